@@ -1,0 +1,40 @@
+# The two commands a new user needs (see README): `make demo` and `make test`.
+PYTHON ?= python3.11
+UV := .uv/bin/uv
+UV_VERSION := 0.13.8
+
+# Never download a Python; build llama.cpp without -march=native (the native build
+# segfaulted in decode on these machines). pyproject.toml sets the same for uv.
+export UV_PYTHON_DOWNLOADS := never
+export CMAKE_ARGS := -DGGML_NATIVE=OFF
+export BENCHWARDEN_DATA_MIRROR ?= $(abspath ../shared/data)
+
+.PHONY: demo test install lint typecheck pytest bench clean
+
+$(UV):
+	$(PYTHON) -m venv .uv
+	.uv/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+install: $(UV)
+	$(UV) sync --frozen --python $(PYTHON)
+
+demo: install
+	.venv/bin/benchwarden demo
+
+lint: install
+	.venv/bin/ruff check src tests benchmarks
+	.venv/bin/ruff format --check src tests benchmarks
+
+typecheck: install
+	.venv/bin/mypy
+
+pytest: install
+	.venv/bin/pytest
+
+test: lint typecheck pytest
+
+bench: install
+	.venv/bin/python benchmarks/client_overhead.py
+
+clean:
+	rm -rf .venv .uv .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,23 @@
+"""The ``benchwarden`` command. Thin: parse, call a service, print."""
+
+from __future__ import annotations
+
+import typer
+
+from benchwarden.cli import ask_cmd, models_cmd
+
+app = typer.Typer(
+    name="benchwarden",
+    help="Compare language models side by side (bench) and serve them under contract "
+    "terms (warden).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command("models")(models_cmd.models)
+app.command("ask")(ask_cmd.ask)
+app.command("demo")(ask_cmd.demo)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,129 @@
+"""Model configuration: which models exist, where they live and what their terms permit.
+
+A TOML file adds models beside the built-in ones::
+
+    [models."lab-vllm"]
+    provider = "openai"                 # openai | anthropic
+    base_url = "http://10.0.0.5:8000/v1"
+    model = "meta-llama/Llama-3.1-8B-Instruct"   # the name the endpoint knows
+    api_key_env = "LAB_VLLM_KEY"        # the variable holding the key (never the key)
+    purposes = ["benchmarking", "safety-evaluation"]
+    max_concurrency = 16
+    mode = "chat"                       # or "completion" for base models
+
+The default file is ``BENCHWARDEN_HOME/models.toml``; ``--config FILE`` picks another.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from benchwarden.models.types import Mode
+from benchwarden.paths import home_dir
+
+Provider = Literal["openai", "anthropic", "local"]
+PROVIDERS: tuple[Provider, ...] = ("openai", "anthropic", "local")
+
+
+class ConfigError(ValueError):
+    """A configuration file that cannot be used, naming the file and the field."""
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSpec:
+    name: str
+    provider: Provider
+    upstream_model: str
+    base_url: str | None = None
+    api_key_env: str | None = None
+    # None means the terms were not recorded: the runner treats that as unrestricted
+    # only for embedded models; see ``permits``.
+    purposes: tuple[str, ...] | None = None
+    max_concurrency: int = 8
+    mode: Mode = Mode.CHAT
+    description: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def permits(self, purpose: str) -> bool:
+        return self.purposes is None or purpose in self.purposes or "*" in self.purposes
+
+
+def default_config_path() -> Path:
+    return home_dir() / "models.toml"
+
+
+def _require(table: dict[str, Any], key: str, kind: type, where: str) -> Any:
+    value = table.get(key)
+    if not isinstance(value, kind):
+        raise ConfigError(f"{where}: field '{key}' must be a {kind.__name__}")
+    return value
+
+
+def parse_config(text: str, source: str = "<config>") -> dict[str, ModelSpec]:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: not valid TOML ({exc})") from exc
+    models = data.get("models", {})
+    if not isinstance(models, dict):
+        raise ConfigError(f"{source}: [models] must be a table of model tables")
+    specs: dict[str, ModelSpec] = {}
+    for name, table in models.items():
+        where = f'{source}: [models."{name}"]'
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where} must be a table")
+        provider = _require(table, "provider", str, where)
+        if provider not in ("openai", "anthropic"):
+            raise ConfigError(
+                f"{where}: field 'provider' must be 'openai' or 'anthropic', got {provider!r}"
+            )
+        base_url = _require(table, "base_url", str, where)
+        if not base_url.startswith(("http://", "https://")):
+            raise ConfigError(f"{where}: field 'base_url' must start with http:// or https://")
+        purposes = table.get("purposes")
+        if purposes is not None and not (
+            isinstance(purposes, list) and all(isinstance(p, str) for p in purposes)
+        ):
+            raise ConfigError(f"{where}: field 'purposes' must be a list of strings")
+        max_conc = table.get("max_concurrency", 8)
+        if not isinstance(max_conc, int) or max_conc < 1:
+            raise ConfigError(f"{where}: field 'max_concurrency' must be a positive integer")
+        mode_raw = table.get("mode", "chat")
+        if mode_raw not in ("chat", "completion"):
+            raise ConfigError(f"{where}: field 'mode' must be 'chat' or 'completion'")
+        key_env = table.get("api_key_env")
+        if key_env is not None and not isinstance(key_env, str):
+            raise ConfigError(f"{where}: field 'api_key_env' must be a string (a variable name)")
+        if "api_key" in table:
+            raise ConfigError(
+                f"{where}: do not put keys in the file; name the environment "
+                "variable that holds it with 'api_key_env'"
+            )
+        specs[name] = ModelSpec(
+            name=name,
+            provider=provider,
+            upstream_model=str(table.get("model", name)),
+            base_url=base_url,
+            api_key_env=key_env,
+            purposes=tuple(purposes) if purposes is not None else None,
+            max_concurrency=max_conc,
+            mode=Mode(mode_raw),
+            description=str(table.get("description", "")),
+        )
+    return specs
+
+
+def load_config(path: Path | None = None) -> dict[str, ModelSpec]:
+    """Models from ``path`` (must exist) or from the default file (may be absent)."""
+    if path is None:
+        path = default_config_path()
+        if not path.is_file():
+            return {}
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.strerror})") from exc
+    return parse_config(text, str(path))

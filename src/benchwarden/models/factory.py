@@ -1,0 +1,72 @@
+"""Building a ready ModelClient from a spec: transport, then pacing, then the cache."""
+
+from __future__ import annotations
+
+import os
+
+from benchwarden.models.anthropic_client import AnthropicTransport
+from benchwarden.models.cache import CachedClient, ResponseCache
+from benchwarden.models.config import ModelSpec
+from benchwarden.models.errors import ModelUnavailable
+from benchwarden.models.openai_client import OpenAITransport
+from benchwarden.models.pacing.concurrency import AdaptiveLimiter
+from benchwarden.models.pacing.paced import PacedClient
+from benchwarden.models.pacing.retry import RetryPolicy
+from benchwarden.models.protocol import ModelClient, Transport
+from benchwarden.paths import cache_dir
+
+
+def _api_key(spec: ModelSpec) -> str | None:
+    if not spec.api_key_env:
+        return None
+    key = os.environ.get(spec.api_key_env)
+    if not key:
+        raise ModelUnavailable(
+            spec.name,
+            f"its API key is not set (environment variable {spec.api_key_env})",
+            hint=f"export {spec.api_key_env}=... and try again.",
+        )
+    return key
+
+
+def open_transport(spec: ModelSpec, limiter: AdaptiveLimiter) -> Transport:
+    if spec.provider == "local":
+        from benchwarden.models.local.client import LocalTransport  # llama.cpp loads lazily
+
+        return LocalTransport(spec)
+    assert spec.base_url is not None
+    if spec.provider == "openai":
+        return OpenAITransport(
+            spec.name,
+            spec.base_url,
+            spec.upstream_model,
+            _api_key(spec),
+            default_mode=spec.mode,
+            max_connections=max(spec.max_concurrency, 1),
+            extra_headers=spec.headers,
+            pause=limiter.pause,
+        )
+    return AnthropicTransport(
+        spec.name,
+        spec.base_url,
+        spec.upstream_model,
+        _api_key(spec),
+        max_connections=max(spec.max_concurrency, 1),
+        extra_headers=spec.headers,
+        pause=limiter.pause,
+    )
+
+
+def open_client(
+    spec: ModelSpec,
+    *,
+    use_cache: bool = True,
+    cache: ResponseCache | None = None,
+    policy: RetryPolicy | None = None,
+    max_concurrency: int | None = None,
+) -> ModelClient:
+    limiter = AdaptiveLimiter(max_concurrency or spec.max_concurrency)
+    client: ModelClient = PacedClient(open_transport(spec, limiter), limiter, policy)
+    if use_cache:
+        client = CachedClient(client, cache or ResponseCache(cache_dir() / "responses"))
+    return client

@@ -1,0 +1,248 @@
+"""One llama.cpp model per process, served by its own worker thread.
+
+A llama.cpp context is not thread-safe, so every call on a model runs on that
+model's single worker thread (FIFO): concurrent callers queue instead of crashing,
+and the event loop never blocks. Streams cross from the worker to the loop through
+``call_soon_threadsafe``; a caller that goes away sets a cancel flag that llama.cpp
+checks after every token.
+
+Chat prompts are rendered here with the model's own Jinja template (as
+llama-cpp-python's chat handler does) so that chat and completion share one path
+with exact token counts and cancellation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+_END = object()
+# llama-cpp-python silences loading by swapping the process's stdout/stderr file
+# descriptors; two loads at once on different threads would leave them swapped
+# (the program's output silently lost), so loads take turns.
+_LOAD_LOCK = threading.Lock()
+_QUIET_LOG: Any = None
+
+
+def _quiet_llama_logs() -> None:
+    """Route llama.cpp's native log to Python logging (it prints to stderr otherwise)."""
+    global _QUIET_LOG
+    if _QUIET_LOG is not None:
+        return
+    import ctypes
+    import logging
+
+    import llama_cpp
+
+    log = logging.getLogger("benchwarden.llama_cpp")
+
+    @llama_cpp.llama_log_callback  # type: ignore[untyped-decorator]
+    def forward(level: int, text: bytes, _user_data: ctypes.c_void_p) -> None:
+        # Failures surface as exceptions; the native chatter (some of it at error
+        # level, such as the SWA cache notice) is kept for --verbose debugging only.
+        log.debug("[%d] %s", level, text.decode("utf-8", "replace").rstrip())
+
+    _QUIET_LOG = forward
+    llama_cpp.llama_log_set(forward, ctypes.c_void_p(0))
+
+
+@dataclass(slots=True)
+class LocalCall:
+    """A fully prepared generation: chat messages or raw text, and sampling knobs."""
+
+    chat: list[dict[str, str]] | None
+    text: str | None
+    max_tokens: int
+    temperature: float
+    top_p: float
+    stop: list[str]
+    seed: int | None
+    cancel: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass(slots=True)
+class LocalOutcome:
+    text: str
+    finish_reason: str
+    input_tokens: int
+    output_tokens: int
+
+
+class NoChatTemplate(RuntimeError):
+    pass
+
+
+class LlamaEngine:
+    def __init__(self, path: Path, *, n_ctx: int = 4096, n_threads: int | None = None) -> None:
+        self.path = path
+        self.n_ctx = n_ctx
+        self.n_threads = n_threads or max(1, os.cpu_count() or 1)
+        self._executor = ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix=f"llama-{path.stem[:20]}"
+        )
+        self._llama: Any = None
+        self._formatter: Any = None
+        self._eos_text = ""
+        self._eos_id = -1
+
+    # ---- worker-thread side -------------------------------------------------
+    def _load(self) -> Any:
+        if self._llama is None:
+            from llama_cpp import Llama
+
+            with _LOAD_LOCK:
+                _quiet_llama_logs()
+                self._llama = Llama(
+                    model_path=str(self.path),
+                    n_ctx=self.n_ctx,
+                    n_threads=self.n_threads,
+                    verbose=False,
+                )
+            self._eos_id = int(self._llama.token_eos())
+            if self._eos_id >= 0:
+                self._eos_text = self._llama.detokenize([self._eos_id], special=True).decode(
+                    "utf-8", errors="ignore"
+                )
+        return self._llama
+
+    def _chat_formatter(self, llama: Any) -> Any:
+        if self._formatter is None:
+            template = llama.metadata.get("tokenizer.chat_template")
+            if not template:
+                raise NoChatTemplate(f"{self.path.name} has no chat template")
+            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+            bos_id = int(llama.token_bos())
+            bos = (
+                llama.detokenize([bos_id], special=True).decode("utf-8", "ignore")
+                if bos_id >= 0
+                else ""
+            )
+            self._formatter = Jinja2ChatFormatter(
+                template=template,
+                eos_token=self._eos_text,
+                bos_token=bos,
+                stop_token_ids=[self._eos_id] if self._eos_id >= 0 else None,
+            )
+        return self._formatter
+
+    def _prepare(self, call: LocalCall) -> tuple[Any, list[int], list[str]]:
+        llama = self._load()
+        stop = list(call.stop)
+        if call.chat is not None:
+            rendered = self._chat_formatter(llama)(messages=call.chat)
+            tokens = llama.tokenize(rendered.prompt.encode("utf-8"), add_bos=False, special=True)
+            if self._eos_text:
+                stop.append(self._eos_text)
+        else:
+            tokens = llama.tokenize((call.text or "").encode("utf-8"), add_bos=True, special=True)
+        if len(tokens) + 1 >= self.n_ctx:
+            raise ValueError(
+                f"prompt of {len(tokens)} tokens exceeds the context window of {self.n_ctx}"
+            )
+        return llama, tokens, stop
+
+    def _run(self, call: LocalCall, emit: Callable[[str], None] | None) -> LocalOutcome:
+        llama, tokens, stop = self._prepare(call)
+        from llama_cpp import StoppingCriteriaList
+
+        seen = [len(tokens)]
+
+        def should_stop(input_ids: Any, _logits: Any) -> bool:
+            seen[0] = max(seen[0], len(input_ids))
+            if call.cancel.is_set():
+                return True
+            return (
+                call.chat is not None
+                and self._eos_id >= 0
+                and len(input_ids) > 0
+                and int(input_ids[-1]) == self._eos_id
+            )
+
+        kwargs: dict[str, Any] = {
+            "prompt": tokens,
+            "max_tokens": call.max_tokens,
+            "temperature": call.temperature,
+            "top_p": call.top_p,
+            "stop": stop,
+            "seed": call.seed,
+            "stopping_criteria": StoppingCriteriaList([should_stop]),
+        }
+        if emit is None:
+            out = llama.create_completion(**kwargs)
+            choice = out["choices"][0]
+            usage = out.get("usage") or {}
+            return LocalOutcome(
+                choice["text"],
+                choice.get("finish_reason") or "stop",
+                int(usage.get("prompt_tokens", len(tokens))),
+                int(usage.get("completion_tokens", 0)),
+            )
+        parts: list[str] = []
+        finish = "stop"
+        for chunk in llama.create_completion(stream=True, **kwargs):
+            choice = chunk["choices"][0]
+            if choice.get("text"):
+                parts.append(choice["text"])
+                emit(choice["text"])
+            if choice.get("finish_reason"):
+                finish = choice["finish_reason"]
+            if call.cancel.is_set():
+                break
+        return LocalOutcome("".join(parts), finish, len(tokens), max(0, seen[0] - len(tokens)))
+
+    # ---- event-loop side ----------------------------------------------------
+    async def generate(self, call: LocalCall) -> LocalOutcome:
+        loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(self._executor, self._run, call, None)
+        try:
+            return await asyncio.shield(future)
+        except asyncio.CancelledError:
+            call.cancel.set()  # the worker stops at its next token
+            raise
+
+    async def stream(self, call: LocalCall) -> AsyncIterator[str | LocalOutcome]:
+        """Text pieces as they come, then the ``LocalOutcome``."""
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[object] = asyncio.Queue()
+
+        def emit(piece: str) -> None:
+            loop.call_soon_threadsafe(queue.put_nowait, piece)
+
+        def work() -> None:
+            try:
+                outcome: object = self._run(call, emit)
+            except BaseException as exc:  # handed to the caller below
+                outcome = exc
+            loop.call_soon_threadsafe(queue.put_nowait, outcome)
+            loop.call_soon_threadsafe(queue.put_nowait, _END)
+
+        self._executor.submit(work)
+        try:
+            while (item := await queue.get()) is not _END:
+                if isinstance(item, BaseException):
+                    raise item
+                assert isinstance(item, str | LocalOutcome)
+                yield item
+        finally:
+            call.cancel.set()
+
+
+_ENGINES: dict[Path, LlamaEngine] = {}
+_ENGINES_LOCK = threading.Lock()
+
+
+def engine_for(path: Path) -> LlamaEngine:
+    """The process-wide engine for a model file (loaded on first use, once)."""
+    with _ENGINES_LOCK:
+        engine = _ENGINES.get(path)
+        if engine is None:
+            n_ctx = int(os.environ.get("BENCHWARDEN_LOCAL_CTX", "4096"))
+            engine = _ENGINES[path] = LlamaEngine(path, n_ctx=n_ctx)
+        return engine

@@ -1,0 +1,419 @@
+"""A scriptable OpenAI- and Anthropic-compatible server on loopback, for tests and
+benchmarks that need controlled latency, faults and rate limits.
+
+It speaks just enough HTTP/1.1 (keep-alive, Content-Length bodies, chunked SSE) on a
+bare asyncio server, so it can also misbehave in ways a framework would not let it:
+drop the connection mid-request, send malformed JSON, or never answer.
+
+Faults are queued with :meth:`MockUpstream.script` and consumed one per request;
+with the queue empty every request succeeds, unless a fixed-window rate limit is set.
+
+Run alone (for benchmarks): ``python -m benchwarden.testing.mock_upstream --port 0``
+prints ``PORT <n>`` once listening.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import contextlib
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+_REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Fault:
+    """What to do with one request: ``ok``, ``status``, ``malformed``, ``drop``, ``hang``,
+    ``slow`` (answer after ``delay_s``), ``cut_stream`` (stream two deltas, then drop)."""
+
+    kind: str
+    status: int = 200
+    body: dict[str, Any] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    delay_s: float = 0.0
+
+    @staticmethod
+    def rate_limited(retry_after_s: float | None = None) -> Fault:
+        headers = {}
+        if retry_after_s is not None:
+            headers["retry-after-ms"] = str(int(retry_after_s * 1000))
+            headers["retry-after"] = str(max(1, round(retry_after_s)))
+        return Fault(
+            "status",
+            429,
+            {
+                "error": {
+                    "message": "Rate limit reached",
+                    "type": "rate_limit_error",
+                    "code": "rate_limited",
+                }
+            },
+            headers,
+        )
+
+    @staticmethod
+    def server_error(status: int = 500) -> Fault:
+        return Fault(
+            "status",
+            status,
+            {"error": {"message": "upstream exploded", "type": "server_error", "code": None}},
+        )
+
+    @staticmethod
+    def denied(status: int, code: str, message: str = "access denied") -> Fault:
+        return Fault(
+            "status",
+            status,
+            {"error": {"message": message, "type": "permission_error", "code": code}},
+        )
+
+
+@dataclass(slots=True)
+class Stats:
+    requests: int = 0
+    accepted: int = 0
+    rate_limited: int = 0
+    accepted_at: list[float] = field(default_factory=list)
+    purposes: list[str | None] = field(default_factory=list)
+    bodies: list[dict[str, Any]] = field(default_factory=list)
+
+
+class MockUpstream:
+    def __init__(
+        self,
+        *,
+        reply: str = "Hello from the mock.",
+        latency_s: float = 0.0,
+        rate_limit: int | None = None,
+        window_s: float = 1.0,
+        keep_bodies: bool = True,
+    ) -> None:
+        self.reply = reply
+        self.latency_s = latency_s
+        self.rate_limit = rate_limit
+        self.window_s = window_s
+        self.keep_bodies = keep_bodies
+        self.stats = Stats()
+        self._faults: collections.deque[Fault] = collections.deque()
+        self._window_start = 0.0
+        self._window_count = 0
+        self._server: asyncio.Server | None = None
+        self.port = 0
+
+    # ---- control ------------------------------------------------------------
+    def script(self, *faults: Fault | str) -> None:
+        for fault in faults:
+            self._faults.append(Fault(fault) if isinstance(fault, str) else fault)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def start(self, port: int = 0) -> None:
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", port, backlog=1024)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._server.wait_closed(), 1.0)
+
+    # ---- HTTP ---------------------------------------------------------------
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                lines = head.decode("latin-1").split("\r\n")
+                method, path, _ = lines[0].split(" ", 2)
+                headers = {}
+                for line in lines[1:]:
+                    if ":" in line:
+                        k, v = line.split(":", 1)
+                        headers[k.strip().lower()] = v.strip()
+                length = int(headers.get("content-length", "0"))
+                body = await reader.readexactly(length) if length else b""
+                if not await self._respond(method, path, headers, body, writer):
+                    break
+        except (asyncio.IncompleteReadError, ConnectionError, ValueError):
+            pass
+        finally:
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+
+    def _write(
+        self,
+        writer: asyncio.StreamWriter,
+        status: int,
+        payload: bytes,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        head = [
+            f"HTTP/1.1 {status} {_REASONS.get(status, 'Status')}",
+            "content-type: application/json",
+            f"content-length: {len(payload)}",
+        ]
+        head += [f"{k}: {v}" for k, v in (headers or {}).items()]
+        writer.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + payload)
+
+    def _next_fault(self) -> Fault:
+        if self._faults:
+            return self._faults.popleft()
+        if self.rate_limit is not None:
+            now = time.monotonic()
+            if now - self._window_start >= self.window_s:
+                self._window_start, self._window_count = now, 0
+            if self._window_count >= self.rate_limit:
+                remaining = self.window_s - (now - self._window_start)
+                fault = Fault.rate_limited(remaining)
+                return Fault(
+                    fault.kind,
+                    fault.status,
+                    fault.body,
+                    {
+                        **fault.headers,
+                        "x-ratelimit-remaining-requests": "0",
+                        "x-ratelimit-reset-requests": f"{int(remaining * 1000)}ms",
+                    },
+                )
+            self._window_count += 1
+        return Fault("ok")
+
+    async def _respond(
+        self,
+        method: str,
+        path: str,
+        headers: dict[str, str],
+        body: bytes,
+        writer: asyncio.StreamWriter,
+    ) -> bool:
+        self.stats.requests += 1
+        if method == "GET" and path.rstrip("/").endswith("/models"):
+            self._write(
+                writer,
+                200,
+                json.dumps(
+                    {
+                        "object": "list",
+                        "data": [{"id": "mock", "object": "model", "owned_by": "mock"}],
+                    }
+                ).encode(),
+            )
+            return True
+        try:
+            request = json.loads(body or b"{}")
+        except ValueError:
+            self._write(writer, 400, b'{"error": {"message": "bad json", "type": "invalid"}}')
+            return True
+        if self.keep_bodies:
+            self.stats.bodies.append(request)
+        self.stats.purposes.append(headers.get("benchwarden-purpose"))
+        fault = self._next_fault()
+        if self.latency_s:
+            await asyncio.sleep(self.latency_s)
+        if fault.kind == "drop":
+            return False
+        if fault.kind == "hang":
+            await asyncio.sleep(3600)
+            return False
+        if fault.kind == "slow":
+            await asyncio.sleep(fault.delay_s)
+        if fault.kind == "status":
+            if fault.status == 429:
+                self.stats.rate_limited += 1
+            self._write(writer, fault.status, json.dumps(fault.body or {}).encode(), fault.headers)
+            await writer.drain()
+            return True
+        if fault.kind == "malformed":
+            self._write(writer, 200, b'{"choices": [{"message": ')
+            await writer.drain()
+            return True
+        self.stats.accepted += 1
+        self.stats.accepted_at.append(time.monotonic())
+        anthropic = path.endswith("/messages")
+        if request.get("stream"):
+            await self._stream(writer, request, anthropic, cut=fault.kind == "cut_stream")
+            return fault.kind != "cut_stream"
+        payload = self._anthropic_body(request) if anthropic else self._openai_body(path, request)
+        self._write(writer, 200, json.dumps(payload).encode(), fault.headers)
+        await writer.drain()
+        return True
+
+    # ---- bodies -------------------------------------------------------------
+    def _openai_body(self, path: str, request: dict[str, Any]) -> dict[str, Any]:
+        n = int(request.get("n", 1))
+        completion = path.endswith("/completions") and not path.endswith("chat/completions")
+        choices = []
+        for i in range(n):
+            text = self.reply if n == 1 else f"{self.reply} #{i}"
+            if completion:
+                choices.append({"index": i, "text": text, "finish_reason": "stop"})
+            else:
+                choices.append(
+                    {
+                        "index": i,
+                        "finish_reason": "stop",
+                        "message": {"role": "assistant", "content": text},
+                    }
+                )
+        return {
+            "id": "mock-1",
+            "object": "chat.completion",
+            "created": 0,
+            "model": request.get("model", "mock"),
+            "choices": choices,
+            "usage": {"prompt_tokens": 7, "completion_tokens": 5 * n, "total_tokens": 7 + 5 * n},
+        }
+
+    def _anthropic_body(self, request: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "id": "msg_mock",
+            "type": "message",
+            "role": "assistant",
+            "model": request.get("model", "mock"),
+            "content": [{"type": "text", "text": self.reply}],
+            "stop_reason": "end_turn",
+            "stop_sequence": None,
+            "usage": {"input_tokens": 7, "output_tokens": 5},
+        }
+
+    async def _stream(
+        self, writer: asyncio.StreamWriter, request: dict[str, Any], anthropic: bool, cut: bool
+    ) -> None:
+        writer.write(
+            b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
+            b"transfer-encoding: chunked\r\n\r\n"
+        )
+        words = self.reply.split(" ")
+        pieces = [w if i == 0 else " " + w for i, w in enumerate(words)]
+        events = (
+            self._anthropic_events(request, pieces)
+            if anthropic
+            else self._openai_events(request, pieces)
+        )
+        for index, event in enumerate(events):
+            if cut and index == 3:
+                writer.close()
+                return
+            data = event.encode()
+            writer.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+            await writer.drain()
+        writer.write(b"0\r\n\r\n")
+        await writer.drain()
+
+    def _openai_events(self, request: dict[str, Any], pieces: list[str]) -> list[str]:
+        chat = "messages" in request
+        out = []
+        for piece in pieces:
+            choice: dict[str, Any] = {"index": 0, "finish_reason": None}
+            if chat:
+                choice["delta"] = {"content": piece}
+            else:
+                choice["text"] = piece
+            out.append(f"data: {json.dumps({'id': 'mock', 'choices': [choice]})}\n\n")
+        last: dict[str, Any] = {"index": 0, "finish_reason": "stop"}
+        last["delta" if chat else "text"] = {} if chat else ""
+        out.append(f"data: {json.dumps({'id': 'mock', 'choices': [last]})}\n\n")
+        usage = {"prompt_tokens": 7, "completion_tokens": len(pieces), "total_tokens": 0}
+        out.append(f"data: {json.dumps({'id': 'mock', 'choices': [], 'usage': usage})}\n\n")
+        out.append("data: [DONE]\n\n")
+        return out
+
+    def _anthropic_events(self, request: dict[str, Any], pieces: list[str]) -> list[str]:
+        def ev(name: str, data: dict[str, Any]) -> str:
+            return f"event: {name}\ndata: {json.dumps({'type': name, **data})}\n\n"
+
+        out = [
+            ev(
+                "message_start",
+                {
+                    "message": {
+                        "id": "msg_mock",
+                        "type": "message",
+                        "role": "assistant",
+                        "content": [],
+                        "model": request.get("model", "mock"),
+                        "stop_reason": None,
+                        "usage": {"input_tokens": 7, "output_tokens": 1},
+                    }
+                },
+            ),
+            ev("content_block_start", {"index": 0, "content_block": {"type": "text", "text": ""}}),
+        ]
+        out += [
+            ev("content_block_delta", {"index": 0, "delta": {"type": "text_delta", "text": p}})
+            for p in pieces
+        ]
+        out += [
+            ev("content_block_stop", {"index": 0}),
+            ev(
+                "message_delta",
+                {"delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": len(pieces)}},
+            ),
+            ev("message_stop", {}),
+        ]
+        return out
+
+
+class ThreadedMockUpstream:
+    """The mock on its own event loop in a background thread (for sync clients too)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        self.mock = MockUpstream(**kwargs)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+
+    def __enter__(self) -> MockUpstream:
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self.mock.start(), self._loop).result(10)
+        return self.mock
+
+    def __exit__(self, *_exc: object) -> None:
+        asyncio.run_coroutine_threadsafe(self.mock.stop(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument(
+        "--rate-limit", type=int, default=None, help="requests accepted per window (fixed window)"
+    )
+    parser.add_argument("--window", type=float, default=1.0)
+    parser.add_argument("--latency", type=float, default=0.0)
+    args = parser.parse_args()
+
+    async def serve() -> None:
+        mock = MockUpstream(
+            rate_limit=args.rate_limit,
+            window_s=args.window,
+            latency_s=args.latency,
+            keep_bodies=False,
+        )
+        await mock.start(args.port)
+        print(f"PORT {mock.port}", flush=True)
+        await asyncio.Event().wait()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve())
+
+
+if __name__ == "__main__":
+    main()
