@@ -27,7 +27,11 @@ class ModelError(Exception):
         self.hint = hint
         self.status = status
         self.code = code
-        super().__init__(self.describe())
+        self.attempts = 1
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        return self.describe()
 
     def describe(self) -> str:
         head = f"{self.model}: {self.message}"

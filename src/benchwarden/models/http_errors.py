@@ -62,13 +62,13 @@ def classify_http_error(
         return ModelTimeout(
             model,
             text,
-            hint="The provider timed out; it will be retried.",
+            hint="The provider timed out (transient).",
             status=status,
             code=code,
         )
     if status >= 500 or status == 409:
         return UpstreamError(
-            model, text, hint="The provider failed; it will be retried.", status=status, code=code
+            model, text, hint="The provider failed (transient).", status=status, code=code
         )
     hint = "Fix the request (model name, parameters, prompt size)."
     if status == 404:

@@ -150,20 +150,14 @@ class LlamaEngine:
 
     def _run(self, call: LocalCall, emit: Callable[[str], None] | None) -> LocalOutcome:
         llama, tokens, stop = self._prepare(call)
+        # Evaluate the whole prompt every time: reusing a cached prefix changes the
+        # logits slightly (single-token vs batch kernels), and with them what a seed
+        # samples; the same request must give the same answer.
+        llama.reset()
         from llama_cpp import StoppingCriteriaList
 
-        seen = [len(tokens)]
-
-        def should_stop(input_ids: Any, _logits: Any) -> bool:
-            seen[0] = max(seen[0], len(input_ids))
-            if call.cancel.is_set():
-                return True
-            return (
-                call.chat is not None
-                and self._eos_id >= 0
-                and len(input_ids) > 0
-                and int(input_ids[-1]) == self._eos_id
-            )
+        def should_stop(_input_ids: Any, _logits: Any) -> bool:
+            return call.cancel.is_set()  # llama.cpp ends on end-of-generation itself
 
         kwargs: dict[str, Any] = {
             "prompt": tokens,
@@ -195,7 +189,14 @@ class LlamaEngine:
                 finish = choice["finish_reason"]
             if call.cancel.is_set():
                 break
-        return LocalOutcome("".join(parts), finish, len(tokens), max(0, seen[0] - len(tokens)))
+        text = "".join(parts)
+        # Streamed chunks carry no usage: a length stop used every token; otherwise
+        # count by re-tokenizing the text (exact but for the tokens of a stop string).
+        if finish == "length":
+            produced = call.max_tokens
+        else:
+            produced = len(llama.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+        return LocalOutcome(text, finish, len(tokens), produced)
 
     # ---- event-loop side ----------------------------------------------------
     async def generate(self, call: LocalCall) -> LocalOutcome:

@@ -50,8 +50,12 @@ class PacedClient:
             self.limiter.on_rate_limited(error.retry_after_s)
         decision = decide_retry(error, attempt, time.monotonic() - started, self.policy, self._rng)
         if isinstance(decision, GiveUp):
-            if error.retryable and attempt > 1:
-                error.hint = f"{error.hint} ({decision.reason})".strip()
+            error.attempts = attempt
+            if error.retryable:
+                error.hint = (
+                    f"{error.hint} Still failing: {decision.reason}; check the provider's "
+                    "health or raise the retry budget."
+                ).strip()
             raise error
         self.retries += 1
         return decision.delay_s

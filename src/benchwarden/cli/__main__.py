@@ -1,0 +1,3 @@
+from benchwarden.cli.app import main
+
+main()

@@ -1,0 +1,145 @@
+"""The command line, run as a user runs it: a real process, real models, a loopback server."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from benchwarden.testing.mock_upstream import ThreadedMockUpstream
+
+SECRET = "sk-never-print-this-1234567890"
+
+
+def run(
+    *args: str,
+    env: dict[str, str] | None = None,
+    stdin: str | None = None,
+) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, "COLUMNS": "160", **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "benchwarden.cli", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=300,
+        input=stdin,
+        check=False,
+    )
+
+
+def write_config(tmp_path: Path, base_url: str) -> Path:
+    path = tmp_path / "models.toml"
+    path.write_text(f"""
+[models."mock-chat"]
+provider = "openai"
+base_url = "{base_url}/v1"
+model = "served"
+api_key_env = "MOCK_KEY"
+purposes = ["benchmarking"]
+
+[models."mock-claude"]
+provider = "anthropic"
+base_url = "{base_url}"
+api_key_env = "MOCK_KEY"
+""")
+    return path
+
+
+def test_models_lists_embedded_and_configured_without_keys(tmp_path: Path) -> None:
+    config = write_config(tmp_path, "http://127.0.0.1:9")
+    missing = run("models", "--config", str(config), env={"MOCK_KEY": ""})
+    assert missing.returncode == 0, missing.stderr
+    for name in ("local/smollm2-135m", "local/gemma3-270m", "mock-chat", "mock-claude"):
+        assert name in missing.stdout
+    assert "missing: MOCK_KEY" in missing.stdout
+    present = run("models", "--config", str(config), env={"MOCK_KEY": SECRET})
+    assert "set" in present.stdout and SECRET not in present.stdout + present.stderr
+
+
+def test_ask_configured_models_side_by_side(tmp_path: Path) -> None:
+    with ThreadedMockUpstream(reply="Four.") as mock:
+        config = write_config(tmp_path, mock.base_url)
+        result = run(
+            "ask",
+            "What is 2+2?",
+            "-m",
+            "mock-chat",
+            "-m",
+            "mock-claude",
+            "--config",
+            str(config),
+            "--purpose",
+            "benchmarking",
+            "--no-cache",
+            env={"MOCK_KEY": SECRET},
+        )
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.count("Four.") == 2
+        assert mock.stats.purposes == ["benchmarking", "benchmarking"]
+        streamed = run(
+            "ask",
+            "Hi",
+            "-m",
+            "mock-chat",
+            "--stream",
+            "--config",
+            str(config),
+            env={"MOCK_KEY": SECRET},
+        )
+        assert streamed.returncode == 0 and "Four." in streamed.stdout
+
+
+def test_ask_reports_a_dead_provider_clearly(tmp_path: Path) -> None:
+    with ThreadedMockUpstream() as mock:
+        mock.script(*["drop"] * 20)
+        config = write_config(tmp_path, mock.base_url)
+        result = run(
+            "ask",
+            "Hi",
+            "-m",
+            "mock-chat",
+            "--config",
+            str(config),
+            "--no-cache",
+            env={"MOCK_KEY": SECRET},
+        )
+    assert result.returncode == 1
+    assert "upstream_error" in result.stdout and "connection failed" in result.stdout
+    assert SECRET not in result.stdout + result.stderr
+
+
+def test_bad_input_gets_a_clear_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[models.x]\nprovider = 'openai'\n")
+    result = run("models", "--config", str(bad))
+    assert result.returncode == 1 and "field 'base_url'" in result.stderr
+    unknown = run("ask", "hi", "-m", "no/such-model")
+    assert unknown.returncode == 1 and "unknown model" in unknown.stderr
+    no_key = run("ask", "hi", "-m", "openai/gpt-4.1-mini", env={"OPENAI_API_KEY": ""})
+    assert no_key.returncode == 1 and "OPENAI_API_KEY" in no_key.stdout + no_key.stderr
+
+
+def test_ask_embedded_model_from_stdin() -> None:
+    result = run(
+        "ask",
+        "-",
+        "-m",
+        "local/gemma3-270m",
+        "--max-tokens",
+        "8",
+        "--temperature",
+        "0",
+        stdin="The capital of Japan is",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Tokyo" in result.stdout
+
+
+def test_demo_shows_both_embedded_models() -> None:
+    result = run("demo")
+    assert result.returncode == 0, result.stderr
+    assert "local/smollm2-135m" in result.stdout and "local/gemma3-270m" in result.stdout
+    assert "return x * x" in result.stdout
+    assert result.stdout.count("tokens") >= 4
