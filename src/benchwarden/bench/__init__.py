@@ -1,0 +1,1 @@
+"""bench: suites, runner, scoring and comparisons. Reaches models only through models/."""

@@ -1,0 +1,67 @@
+"""What a suite is: items, how each is prompted, and how each answer is scored.
+
+Items and scores are plain, JSON-friendly data so that a unit of work can be
+serialized, stored beside its answer, and later shipped to other workers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from benchwarden.models.types import Message
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One thing to ask. ``messages`` serve chat models; ``prompt`` (raw text to
+    continue) serves base models in completion mode; either may be derived from the
+    other. ``stop`` applies in completion mode only (a chat model stops itself)."""
+
+    id: str
+    messages: tuple[Message, ...] = ()
+    system: str | None = None
+    prompt: str | None = None
+    target: Any = None
+    stop: tuple[str, ...] = ()
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.id:
+            raise ValueError("an item needs a non-empty id")
+        if not self.messages and self.prompt is None:
+            raise ValueError(f"item {self.id!r} needs messages or a prompt")
+
+
+@dataclass(frozen=True, slots=True)
+class Score:
+    """``value`` in [0, 1]; ``passed`` when the score is a pass/fail verdict."""
+
+    value: float
+    passed: bool | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+class Scorer(Protocol):
+    name: str
+
+    def __call__(self, item: Item, answer: str) -> Score: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Suite:
+    """A named set of items and the scorer for them.
+
+    ``load`` is called lazily (data may need fetching); ``version`` changes whenever
+    items, prompts or scoring change, so stored results say what they measured.
+    """
+
+    name: str
+    description: str
+    load: Callable[[], Sequence[Item]]
+    scorer: Scorer
+    version: str = "1"
+    max_tokens: int = 256
+    tags: tuple[str, ...] = ()
+    source: str = "built-in"
