@@ -6,7 +6,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from benchwarden.bench.suite import Item, Score
+from benchwarden.bench.suite import Item, Score, Scorer
 
 _PUNCT = re.compile(r"[^\w\s]")
 _SPACE = re.compile(r"\s+")
@@ -68,4 +68,8 @@ class RegexMatch:
         return Score(0.0, False, {})
 
 
-SCORERS = {"exact": ExactMatch(), "includes": Includes(), "regex": RegexMatch()}
+SCORERS: dict[str, Scorer] = {
+    "exact": ExactMatch(),
+    "includes": Includes(),
+    "regex": RegexMatch(),
+}
