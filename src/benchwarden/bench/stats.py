@@ -26,10 +26,19 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats as _st
+
+
+def _scipy_stats() -> Any:
+    """scipy.stats, imported on first use: it costs about 2 s, which the CLI should not
+    pay on every start."""
+    from scipy import stats
+
+    return stats
+
 
 __all__ = [
     "Interval",
@@ -80,7 +89,7 @@ def _check_confidence(confidence: float) -> None:
 
 
 def _z(confidence: float) -> float:
-    return float(_st.norm.ppf(0.5 + 0.5 * confidence))
+    return float(_scipy_stats().norm.ppf(0.5 + 0.5 * confidence))
 
 
 def _wilson(successes: int, n: int, confidence: float) -> tuple[float, float]:
@@ -96,7 +105,11 @@ def _wilson(successes: int, n: int, confidence: float) -> tuple[float, float]:
 
 
 def _clopper_pearson(successes: int, n: int, confidence: float) -> tuple[float, float]:
-    ci = _st.binomtest(successes, n).proportion_ci(confidence_level=confidence, method="exact")
+    ci = (
+        _scipy_stats()
+        .binomtest(successes, n)
+        .proportion_ci(confidence_level=confidence, method="exact")
+    )
     return float(ci.low), float(ci.high)
 
 
@@ -151,7 +164,7 @@ def mean_ci(values: Sequence[float], *, confidence: float = 0.95) -> Interval:
     if float(x.min()) == float(x.max()):
         return Interval(estimate, estimate, estimate, n, "t", confidence)
     sem = float(np.std(x, ddof=1)) / math.sqrt(n)
-    half = float(_st.t.ppf(0.5 + 0.5 * confidence, n - 1)) * sem
+    half = float(_scipy_stats().t.ppf(0.5 + 0.5 * confidence, n - 1)) * sem
     return Interval(estimate, estimate - half, estimate + half, n, "t", confidence)
 
 
@@ -212,10 +225,16 @@ def paired_difference(
         test = "mcnemar-exact"
         # Discordant pairs: a right and b wrong (a_wins), a wrong and b right (b_wins).
         discordant = a_wins + b_wins
-        p_value = 1.0 if discordant == 0 else float(_st.binomtest(b_wins, discordant, 0.5).pvalue)
+        p_value = (
+            1.0
+            if discordant == 0
+            else float(_scipy_stats().binomtest(b_wins, discordant, 0.5).pvalue)
+        )
     else:
         test = "wilcoxon"
-        p_value = 1.0 if all_zero else float(_st.wilcoxon(d, zero_method="wilcox").pvalue)
+        p_value = (
+            1.0 if all_zero else float(_scipy_stats().wilcoxon(d, zero_method="wilcox").pvalue)
+        )
 
     return PairedComparison(
         mean_difference, low, high, n, test, p_value, a_wins, b_wins, ties, confidence

@@ -44,7 +44,8 @@ class Score:
 
 
 class Scorer(Protocol):
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def __call__(self, item: Item, answer: str) -> Score: ...
 

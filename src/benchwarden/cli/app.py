@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from benchwarden.cli import ask_cmd, models_cmd
+from benchwarden.cli import ask_cmd, models_cmd, results_cmd, run_cmd
 
 app = typer.Typer(
     name="benchwarden",
@@ -17,6 +17,11 @@ app = typer.Typer(
 app.command("models")(models_cmd.models)
 app.command("ask")(ask_cmd.ask)
 app.command("demo")(ask_cmd.demo)
+app.command("suites")(results_cmd.suites)
+app.command("run")(run_cmd.run)
+app.command("runs")(results_cmd.runs)
+app.command("compare")(results_cmd.compare)
+app.command("export")(results_cmd.export)
 
 
 def main() -> None:

@@ -10,6 +10,11 @@ A TOML file adds models beside the built-in ones::
     purposes = ["benchmarking", "safety-evaluation"]
     max_concurrency = 16
     mode = "chat"                       # or "completion" for base models
+    input_price_per_mtok = 0.15         # USD per million tokens, for cost and --max-cost
+    output_price_per_mtok = 0.60
+    max_attempts = 6                    # per call, retries included
+    attempt_timeout_s = 120             # one attempt
+    time_budget_s = 600                 # one call, retries and waits included
 
 The default file is ``BENCHWARDEN_HOME/models.toml``; ``--config FILE`` picks another.
 """
@@ -46,6 +51,17 @@ class ModelSpec:
     mode: Mode = Mode.CHAT
     description: str = ""
     headers: dict[str, str] = field(default_factory=dict)
+    input_price_per_mtok: float = 0.0
+    output_price_per_mtok: float = 0.0
+    # Pacing: attempts per call, seconds per attempt, seconds per call (waits included).
+    max_attempts: int = 6
+    attempt_timeout_s: float = 120.0
+    time_budget_s: float = 600.0
+
+    def cost(self, input_tokens: int, output_tokens: int) -> float:
+        return (
+            input_tokens * self.input_price_per_mtok + output_tokens * self.output_price_per_mtok
+        ) / 1_000_000
 
     def permits(self, purpose: str) -> bool:
         return self.purposes is None or purpose in self.purposes or "*" in self.purposes
@@ -102,6 +118,23 @@ def parse_config(text: str, source: str = "<config>") -> dict[str, ModelSpec]:
                 f"{where}: do not put keys in the file; name the environment "
                 "variable that holds it with 'api_key_env'"
             )
+        prices = {}
+        for price_field in ("input_price_per_mtok", "output_price_per_mtok"):
+            price = table.get(price_field, 0.0)
+            if not isinstance(price, int | float) or price < 0:
+                raise ConfigError(f"{where}: field '{price_field}' must be a number >= 0")
+            prices[price_field] = float(price)
+        pacing: dict[str, Any] = {}
+        for pacing_field, kind in (
+            ("max_attempts", int),
+            ("attempt_timeout_s", float),
+            ("time_budget_s", float),
+        ):
+            if pacing_field in table:
+                value = table[pacing_field]
+                if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
+                    raise ConfigError(f"{where}: field '{pacing_field}' must be a positive number")
+                pacing[pacing_field] = kind(value)
         specs[name] = ModelSpec(
             name=name,
             provider=provider,
@@ -112,6 +145,9 @@ def parse_config(text: str, source: str = "<config>") -> dict[str, ModelSpec]:
             max_concurrency=max_conc,
             mode=Mode(mode_raw),
             description=str(table.get("description", "")),
+            input_price_per_mtok=prices["input_price_per_mtok"],
+            output_price_per_mtok=prices["output_price_per_mtok"],
+            **pacing,
         )
     return specs
 

@@ -66,6 +66,11 @@ def open_client(
     max_concurrency: int | None = None,
 ) -> ModelClient:
     limiter = AdaptiveLimiter(max_concurrency or spec.max_concurrency)
+    policy = policy or RetryPolicy(
+        max_attempts=spec.max_attempts,
+        attempt_timeout_s=spec.attempt_timeout_s,
+        time_budget_s=spec.time_budget_s,
+    )
     client: ModelClient = PacedClient(open_transport(spec, limiter), limiter, policy)
     if use_cache:
         client = CachedClient(client, cache or ResponseCache(cache_dir() / "responses"))

@@ -98,12 +98,14 @@ class MockUpstream:
         self,
         *,
         reply: str = "Hello from the mock.",
+        echo: bool = False,
         latency_s: float = 0.0,
         rate_limit: int | None = None,
         window_s: float = 1.0,
         keep_bodies: bool = True,
     ) -> None:
         self.reply = reply
+        self.echo = echo
         self.latency_s = latency_s
         self.rate_limit = rate_limit
         self.window_s = window_s
@@ -256,12 +258,23 @@ class MockUpstream:
         return True
 
     # ---- bodies -------------------------------------------------------------
+    def _text(self, request: dict[str, Any]) -> str:
+        """The fixed reply, or with ``echo`` one derived from the request (deterministic)."""
+        if not self.echo:
+            return self.reply
+        if "prompt" in request:
+            last = str(request["prompt"])
+        else:
+            messages = request.get("messages") or [{}]
+            last = str(messages[-1].get("content", ""))
+        return f"echo {last} seed={request.get('seed')}"
+
     def _openai_body(self, path: str, request: dict[str, Any]) -> dict[str, Any]:
         n = int(request.get("n", 1))
         completion = path.endswith("/completions") and not path.endswith("chat/completions")
         choices = []
         for i in range(n):
-            text = self.reply if n == 1 else f"{self.reply} #{i}"
+            text = self._text(request) if n == 1 else f"{self._text(request)} #{i}"
             if completion:
                 choices.append({"index": i, "text": text, "finish_reason": "stop"})
             else:
@@ -300,7 +313,7 @@ class MockUpstream:
             b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
             b"transfer-encoding: chunked\r\n\r\n"
         )
-        words = self.reply.split(" ")
+        words = self._text(request).split(" ")
         pieces = [w if i == 0 else " " + w for i, w in enumerate(words)]
         events = (
             self._anthropic_events(request, pieces)
@@ -398,6 +411,7 @@ def main() -> None:
     )
     parser.add_argument("--window", type=float, default=1.0)
     parser.add_argument("--latency", type=float, default=0.0)
+    parser.add_argument("--echo", action="store_true", help="answer with the prompt")
     args = parser.parse_args()
 
     async def serve() -> None:

@@ -1,0 +1,121 @@
+"""A run's comparison: per suite and model a score with its interval, and for each pair
+of models the paired difference on the items both answered. Pure: samples in, report out.
+
+Items are the unit: a model's epochs on one item are averaged first, so a model is
+not made to look surer by sampling the same item more often. Errored samples are
+infrastructure failures, counted apart and never scored as wrong.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from benchwarden.bench.stats import Interval, PairedComparison, mean_ci, paired_difference
+from benchwarden.store import SampleRecord
+
+
+@dataclass(frozen=True, slots=True)
+class ModelScore:
+    suite: str
+    model: str
+    score: Interval
+    items: int
+    samples: int
+    errors: int
+    input_tokens: int
+    output_tokens: int
+    cost: float
+    mean_latency_s: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class PairScore:
+    suite: str
+    model_a: str
+    model_b: str
+    comparison: PairedComparison
+
+
+@dataclass(slots=True)
+class Comparison:
+    run_id: str
+    scores: list[ModelScore] = field(default_factory=list)
+    pairs: list[PairScore] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        def clean(value: Any) -> Any:
+            if isinstance(value, float) and math.isnan(value):
+                return None
+            if isinstance(value, dict):
+                return {k: clean(v) for k, v in value.items()}
+            if isinstance(value, list):
+                return [clean(v) for v in value]
+            return value
+
+        report: dict[str, Any] = clean(
+            {
+                "run_id": self.run_id,
+                "scores": [asdict(s) for s in self.scores],
+                "pairs": [asdict(p) for p in self.pairs],
+            }
+        )
+        return report
+
+
+def per_item_scores(samples: Iterable[SampleRecord]) -> dict[tuple[str, str], dict[str, float]]:
+    """(suite, model) -> item_id -> mean score over that item's scored epochs."""
+    sums: dict[tuple[str, str], dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for sample in samples:
+        if sample.status == "ok" and sample.score is not None:
+            sums[(sample.suite, sample.model)][sample.item_id].append(sample.score)
+    return {
+        key: {item: sum(v) / len(v) for item, v in items.items()} for key, items in sums.items()
+    }
+
+
+def compare_run(
+    run_id: str, samples: list[SampleRecord], models: list[str], suites: list[str]
+) -> Comparison:
+    report = Comparison(run_id)
+    by_item = per_item_scores(samples)
+    grouped: dict[tuple[str, str], list[SampleRecord]] = defaultdict(list)
+    for sample in samples:
+        grouped[(sample.suite, sample.model)].append(sample)
+    for suite in suites:
+        for model in models:
+            group = grouped.get((suite, model), [])
+            item_scores = by_item.get((suite, model), {})
+            ok = [s for s in group if s.status == "ok"]
+            latencies = [s.latency_s for s in ok if s.latency_s is not None]
+            report.scores.append(
+                ModelScore(
+                    suite=suite,
+                    model=model,
+                    score=mean_ci(list(item_scores.values())),
+                    items=len(item_scores),
+                    samples=len(group),
+                    errors=sum(s.status == "error" for s in group),
+                    input_tokens=sum(s.input_tokens for s in group),
+                    output_tokens=sum(s.output_tokens for s in group),
+                    cost=sum(s.cost for s in group),
+                    mean_latency_s=sum(latencies) / len(latencies) if latencies else None,
+                )
+            )
+        for model_a, model_b in itertools.combinations(models, 2):
+            a_items = by_item.get((suite, model_a), {})
+            b_items = by_item.get((suite, model_b), {})
+            shared = sorted(set(a_items) & set(b_items))
+            report.pairs.append(
+                PairScore(
+                    suite,
+                    model_a,
+                    model_b,
+                    paired_difference([a_items[i] for i in shared], [b_items[i] for i in shared]),
+                )
+            )
+    return report

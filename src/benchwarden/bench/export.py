@@ -1,0 +1,71 @@
+"""A run's samples out as JSONL or CSV, one row per (model, suite, item, epoch)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any, TextIO
+
+from benchwarden.store import SampleRecord
+
+FORMATS = ("jsonl", "csv")
+CSV_COLUMNS = [
+    "run_id",
+    "model",
+    "suite",
+    "item_id",
+    "epoch",
+    "status",
+    "score",
+    "passed",
+    "answer",
+    "answer_sha256",
+    "error_kind",
+    "error_message",
+    "input_tokens",
+    "output_tokens",
+    "latency_s",
+    "cost",
+    "endpoint",
+    "purpose",
+    "mode",
+    "finish_reason",
+    "cached",
+    "started_at",
+    "finished_at",
+    "params",
+    "score_detail",
+    "metadata",
+]
+
+
+def sample_row(sample: SampleRecord) -> dict[str, Any]:
+    row = asdict(sample)
+    for key, value in row.items():
+        if isinstance(value, datetime):
+            row[key] = value.isoformat()
+    return row
+
+
+def write_jsonl(samples: Iterable[SampleRecord], out: TextIO) -> int:
+    count = 0
+    for sample in samples:
+        out.write(json.dumps(sample_row(sample), ensure_ascii=False) + "\n")
+        count += 1
+    return count
+
+
+def write_csv(samples: Iterable[SampleRecord], out: TextIO) -> int:
+    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, extrasaction="ignore")
+    writer.writeheader()
+    count = 0
+    for sample in samples:
+        row = sample_row(sample)
+        for key in ("params", "score_detail", "metadata"):
+            row[key] = json.dumps(row[key], ensure_ascii=False, sort_keys=True)
+        writer.writerow(row)
+        count += 1
+    return count

@@ -1,0 +1,30 @@
+"""Suite names to suites: the built-in ones, or a suite file given by path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from benchwarden.bench.suite import Suite
+from benchwarden.bench.suites.smoke import SMOKE
+
+BUILTIN: dict[str, Suite] = {SMOKE.name: SMOKE}
+SUITE_FILE_SUFFIXES = (".yaml", ".yml", ".toml")
+
+
+class UnknownSuite(ValueError):
+    pass
+
+
+def get_suite(name: str) -> Suite:
+    """A built-in suite by name, or a suite file (YAML/TOML) by path."""
+    if name in BUILTIN:
+        return BUILTIN[name]
+    if name.endswith(SUITE_FILE_SUFFIXES):
+        from benchwarden.bench.suite_files import load_suite_file
+
+        return load_suite_file(Path(name))
+    known = ", ".join(sorted(BUILTIN))
+    raise UnknownSuite(
+        f"unknown suite {name!r}: use one of {known}, or the path of a suite file "
+        "(.yaml/.toml; see `benchwarden suites --help`)"
+    )

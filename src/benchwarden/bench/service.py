@@ -1,0 +1,198 @@
+"""Starting or resuming a run: checks before any call, then the runner, then the record.
+
+Order matters: models are resolved and their terms checked against the declared
+purpose, and suites are loaded, before anything is written or any model is called,
+so a refused purpose or a broken suite file costs nothing.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from benchwarden import __version__
+from benchwarden.bench.plan import plan_tasks, select_items
+from benchwarden.bench.prompting import SamplingOptions
+from benchwarden.bench.registry import get_suite
+from benchwarden.bench.runner import ProgressSink, Runner, RunOptions, RunOutcome
+from benchwarden.bench.suite import Item, Suite
+from benchwarden.models.config import ModelSpec
+from benchwarden.models.errors import ModelError
+from benchwarden.models.factory import open_client
+from benchwarden.models.protocol import ModelClient
+from benchwarden.models.registry import resolve
+from benchwarden.store import RunRecord, Store
+
+
+class RunRefused(Exception):
+    """The run cannot start as asked; the message says why and what to do."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunRequest:
+    suites: Sequence[str]
+    models: Sequence[str]
+    purpose: str = "benchmarking"
+    limit: int | None = None
+    epochs: int = 1
+    seed: int = 0
+    run_id: str | None = None
+    retry_errors: bool = False
+    sampling: SamplingOptions = field(default_factory=SamplingOptions)
+    max_concurrency: int | None = None
+    max_tokens_budget: int | None = None
+    max_cost: float | None = None
+    use_cache: bool = True
+    command: str = ""
+
+    def identity(self) -> dict[str, Any]:
+        """What must match for the same --run-id to be a resume of the same run."""
+        return {
+            "suites": list(self.suites),
+            "models": list(self.models),
+            "purpose": self.purpose,
+            "limit": self.limit,
+            "epochs": self.epochs,
+            "seed": self.seed,
+            "max_tokens": self.sampling.max_tokens,
+            "temperature": self.sampling.temperature,
+            "top_p": self.sampling.top_p,
+        }
+
+
+@dataclass(slots=True)
+class PreparedRun:
+    run: RunRecord
+    resumed: bool
+    specs: dict[str, ModelSpec]
+    suites: dict[str, Suite]
+    items: dict[str, list[Item]]
+    plan: dict[str, list[Any]]
+    already_done: dict[str, int]
+
+
+def new_run_id() -> str:
+    return f"run-{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+
+
+def check_purpose(specs: Sequence[ModelSpec], purpose: str) -> None:
+    refused = [s for s in specs if not s.permits(purpose)]
+    if refused:
+        lines = [f"  {s.name}: its terms permit {', '.join(s.purposes or ())}" for s in refused]
+        raise RunRefused(
+            f"purpose {purpose!r} is not permitted for {len(refused)} model(s); nothing was "
+            "called:\n"
+            + "\n".join(lines)
+            + "\nRun with a permitted --purpose, or leave these models out."
+        )
+
+
+def prepare(store: Store, request: RunRequest, configured: dict[str, ModelSpec]) -> PreparedRun:
+    if request.epochs < 1:
+        raise RunRefused("--epochs must be at least 1")
+    if len(set(request.models)) != len(request.models):
+        raise RunRefused("a model is named twice; name each model once")
+    try:
+        specs = {name: resolve(name, configured) for name in request.models}
+    except ModelError as exc:
+        raise RunRefused(str(exc)) from exc
+    check_purpose(list(specs.values()), request.purpose)
+    suites: dict[str, Suite] = {}
+    items: dict[str, list[Item]] = {}
+    for name in request.suites:
+        suite = get_suite(name)  # raises with file, line and field for broken suite files
+        suites[suite.name] = suite
+        items[suite.name] = select_items(
+            list(suite.load()), request.limit, request.seed, suite.name
+        )
+    run_id = request.run_id or new_run_id()
+    existing = store.get_run(run_id)
+    identity = {**request.identity(), "suites": list(suites)}
+    if existing is not None:
+        stored = existing.settings.get("identity", {})
+        diffs = [k for k in identity if stored.get(k) != identity[k]]
+        if diffs:
+            raise RunRefused(
+                f"run {run_id} exists with different {', '.join(diffs)} "
+                f"(stored: {', '.join(f'{k}={stored.get(k)!r}' for k in diffs)}); "
+                "repeat the original command to resume it, or use a new --run-id"
+            )
+        run = existing
+    else:
+        run = RunRecord(
+            run_id=run_id,
+            purpose=request.purpose,
+            seed=request.seed,
+            suites=list(suites),
+            models=list(request.models),
+            settings={
+                "identity": identity,
+                "max_cost": request.max_cost,
+                "max_tokens_budget": request.max_tokens_budget,
+                "endpoints": {
+                    n: s.base_url or f"local:{s.upstream_model}" for n, s in specs.items()
+                },
+            },
+            command=request.command,
+            benchwarden_version=__version__,
+        )
+    done = store.done_keys(run_id)
+    plan = plan_tasks(list(specs), items, request.epochs, request.seed, done, request.retry_errors)
+    total = {m: request.epochs * sum(len(v) for v in items.values()) for m in specs}
+    already = {m: total[m] - len(plan[m]) for m in specs}
+    if existing is None:
+        store.create_run(run)
+    return PreparedRun(run, existing is not None, specs, suites, items, plan, already)
+
+
+async def execute(
+    store: Store, prepared: PreparedRun, request: RunRequest, progress: ProgressSink | None = None
+) -> RunOutcome:
+    clients: dict[str, ModelClient] = {}
+    outcome = RunOutcome()
+    store.update_run(prepared.run.run_id, status="running")
+    try:
+        for name, spec in prepared.specs.items():
+            try:
+                clients[name] = open_client(
+                    spec, use_cache=request.use_cache, max_concurrency=request.max_concurrency
+                )
+            except ModelError as exc:  # e.g. a missing key: that model is skipped
+                outcome.blocked[name] = str(exc)
+        runner = Runner(
+            store,
+            prepared.run.run_id,
+            prepared.suites,
+            prepared.items,
+            prepared.specs,
+            clients,
+            RunOptions(
+                purpose=request.purpose,
+                sampling=request.sampling,
+                max_concurrency=request.max_concurrency,
+                max_tokens_budget=request.max_tokens_budget,
+                max_cost=request.max_cost,
+            ),
+            progress,
+        )
+        plan = {m: t for m, t in prepared.plan.items() if m in clients}
+        runner.outcome.blocked.update(outcome.blocked)
+        try:
+            outcome = await runner.run(plan, prepared.already_done)
+        finally:
+            outcome = runner.outcome
+            note = (
+                outcome.stop_reason
+                or "; ".join(f"{m}: {r}" for m, r in outcome.blocked.items())
+                or None
+            )
+            if outcome.interrupted:
+                note = "interrupted; run the same command to resume"
+            store.update_run(prepared.run.run_id, status=outcome.status, note=note)
+    finally:
+        for client in clients.values():
+            await client.aclose()
+    return outcome

@@ -1,0 +1,212 @@
+"""Reading results: ``runs``, ``compare``, ``export`` and ``suites``."""
+
+from __future__ import annotations
+
+import enum
+import json
+import math
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.table import Table
+
+from benchwarden.bench.registry import BUILTIN, UnknownSuite, get_suite
+from benchwarden.cli.common import console, fail
+
+if TYPE_CHECKING:  # storage and statistics load on first use: the CLI starts fast
+    from benchwarden.bench.compare import Comparison
+    from benchwarden.store import Store
+
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        help="Results database: a SQLite path or URL, or postgresql://... "
+        "(default: $BENCHWARDEN_HOME/benchwarden.db).",
+    ),
+]
+
+
+class TableOrJson(enum.StrEnum):
+    table = "table"
+    json = "json"
+
+
+class ExportFormat(enum.StrEnum):
+    jsonl = "jsonl"
+    csv = "csv"
+
+
+def open_db(url: str | None) -> Store:
+    from benchwarden.store import StoreError, open_store
+
+    try:
+        return open_store(url)
+    except StoreError as exc:
+        fail(str(exc))
+
+
+def _pct(value: float) -> str:
+    return "—" if math.isnan(value) else f"{100 * value:.1f}"
+
+
+def comparison_for(store: Store, run_id: str) -> Comparison:
+    from benchwarden.bench.compare import compare_run
+
+    run = store.get_run(run_id)
+    if run is None:
+        fail(f"no run {run_id!r} in {store.url}; `benchwarden runs` lists the runs there")
+    return compare_run(run_id, store.samples(run_id), run.models, run.suites)
+
+
+def render_comparison(report: Comparison) -> None:
+    table = Table(
+        title=f"{report.run_id}: score per suite and model (95% CI)", title_justify="left"
+    )
+    for column in ("suite", "model", "score %", "95% CI", "items", "errors", "tokens"):
+        table.add_column(column, justify="right" if column not in ("suite", "model") else "left")
+    for s in report.scores:
+        table.add_row(
+            s.suite,
+            s.model,
+            _pct(s.score.estimate),
+            f"{_pct(s.score.low)}–{_pct(s.score.high)}",
+            str(s.items),
+            f"[red]{s.errors}[/]" if s.errors else "0",
+            f"{s.input_tokens + s.output_tokens:,}",
+        )
+    console.print(table)
+    if not report.pairs:
+        return
+    pairs = Table(title="paired differences on shared items (A − B, points)", title_justify="left")
+    for column in ("suite", "A", "B", "diff", "95% CI", "n", "test", "p"):
+        pairs.add_column(column)
+    for p in report.pairs:
+        c = p.comparison
+        pairs.add_row(
+            p.suite,
+            p.model_a,
+            p.model_b,
+            _pct(c.mean_difference),
+            f"{_pct(c.low)}–{_pct(c.high)}",
+            str(c.n),
+            c.test,
+            "—" if math.isnan(c.p_value) else f"{c.p_value:.3g}",
+        )
+    console.print(pairs)
+
+
+def print_comparison(store: Store, run_id: str) -> None:
+    render_comparison(comparison_for(store, run_id))
+
+
+def runs(limit: Annotated[int, typer.Option(min=1)] = 20, db: DbOption = None) -> None:
+    """List recent runs in the results database."""
+    store = open_db(db)
+    try:
+        table = Table(title=f"runs in {store.url}", title_justify="left")
+        for column in (
+            "run",
+            "status",
+            "purpose",
+            "suites",
+            "models",
+            "samples",
+            "errors",
+            "updated",
+        ):
+            table.add_column(column, overflow="fold")
+        for run in store.list_runs(limit):
+            totals = store.totals(run.run_id)
+            samples = int(sum(t["samples"] for t in totals.values()))
+            errors = int(sum(t["errors"] for t in totals.values()))
+            updated = run.updated_at.strftime("%Y-%m-%d %H:%M") if run.updated_at else ""
+            table.add_row(
+                run.run_id,
+                run.status,
+                run.purpose,
+                ", ".join(run.suites),
+                ", ".join(run.models),
+                str(samples),
+                str(errors),
+                updated,
+            )
+        console.print(table)
+    finally:
+        store.close()
+
+
+def compare(
+    run_id: Annotated[str, typer.Argument(help="The run to compare.")],
+    format: Annotated[TableOrJson, typer.Option("--format")] = TableOrJson.table,
+    db: DbOption = None,
+) -> None:
+    """Scores with 95% intervals per suite and model, and paired differences."""
+    store = open_db(db)
+    try:
+        report = comparison_for(store, run_id)
+    finally:
+        store.close()
+    if format is TableOrJson.json:
+        sys.stdout.write(json.dumps(report.to_dict(), indent=2) + "\n")
+    else:
+        render_comparison(report)
+
+
+def export(
+    run_id: Annotated[str, typer.Argument(help="The run to export.")],
+    format: Annotated[ExportFormat, typer.Option("--format")] = ExportFormat.jsonl,
+    output: Annotated[
+        Path | None,
+        typer.Option("-o", "--output", help="File to write (default: standard output)."),
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Every sample of a run (answers, scores, errors, provenance) as JSONL or CSV."""
+    store = open_db(db)
+    try:
+        if store.get_run(run_id) is None:
+            fail(f"no run {run_id!r} in {store.url}")
+        samples = store.samples(run_id)
+    finally:
+        store.close()
+    from benchwarden.bench.export import write_csv, write_jsonl
+
+    writer = write_jsonl if format is ExportFormat.jsonl else write_csv
+    if output is None:
+        writer(samples, sys.stdout)
+        return
+    with output.open("w", encoding="utf-8", newline="") as handle:
+        count = writer(samples, handle)
+    console.print(f"{count} samples written to {output}")
+
+
+def suites(
+    suite_file: Annotated[
+        list[Path] | None, typer.Argument(help="Suite files (YAML/TOML) to check and list too.")
+    ] = None,
+) -> None:
+    """List the suites with their item counts.
+
+    Add your own with no code: a YAML or TOML file naming the suite, its items file
+    (JSONL or CSV with columns id, input, target, and optionally prompt and stop) and
+    its scorer (exact, includes or regex); pass the file's path to --suite.
+    """
+    table = Table(title="suites", title_justify="left")
+    for column in ("suite", "items", "scorer", "description", "source"):
+        table.add_column(column, overflow="fold")
+    for suite in BUILTIN.values():
+        table.add_row(
+            suite.name, str(len(suite.load())), suite.scorer.name, suite.description, suite.source
+        )
+    for path in suite_file or []:
+        try:
+            suite = get_suite(str(path))
+        except (UnknownSuite, ValueError) as exc:
+            fail(str(exc))
+        table.add_row(
+            suite.name, str(len(suite.load())), suite.scorer.name, suite.description, suite.source
+        )
+    console.print(table)

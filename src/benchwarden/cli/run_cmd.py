@@ -1,0 +1,127 @@
+"""``benchwarden run``: models x suites x epochs into the results database."""
+
+from __future__ import annotations
+
+import asyncio
+import shlex
+import sys
+from typing import Annotated
+
+import typer
+
+from benchwarden.bench.prompting import SamplingOptions
+from benchwarden.bench.registry import UnknownSuite
+from benchwarden.cli.common import ConfigOption, configured_models, console, fail
+from benchwarden.cli.progress import RichProgress
+from benchwarden.cli.results_cmd import DbOption, open_db, print_comparison
+
+
+def run(
+    suite: Annotated[
+        list[str],
+        typer.Option(
+            "--suite", "-s", help="Suite name or suite file (repeatable); see `benchwarden suites`."
+        ),
+    ],
+    model: Annotated[list[str], typer.Option("--model", "-m", help="Model (repeatable).")],
+    limit: Annotated[
+        int | None, typer.Option(min=1, help="Items per suite, chosen by --seed.")
+    ] = None,
+    epochs: Annotated[
+        int, typer.Option(min=1, help="Samples per item (for pass@k and variance).")
+    ] = 1,
+    seed: Annotated[int, typer.Option(help="Seeds item selection and sampling.")] = 0,
+    purpose: Annotated[
+        str, typer.Option(help="Declared purpose; each model's terms must permit it.")
+    ] = "benchmarking",
+    run_id: Annotated[
+        str | None,
+        typer.Option(help="Name the run; the same command with the same --run-id resumes it."),
+    ] = None,
+    retry_errors: Annotated[
+        bool, typer.Option(help="Re-run only the samples that ended in an infrastructure error.")
+    ] = False,
+    max_answer_tokens: Annotated[
+        int | None, typer.Option(min=1, help="Cap on each answer's tokens (default: the suite's).")
+    ] = None,
+    temperature: Annotated[float | None, typer.Option(min=0.0, max=2.0)] = None,
+    top_p: Annotated[float | None, typer.Option(min=0.0, max=1.0)] = None,
+    max_concurrency: Annotated[
+        int | None,
+        typer.Option(min=1, help="Concurrent calls per model (default: the model's own)."),
+    ] = None,
+    max_tokens: Annotated[
+        int | None, typer.Option(min=1, help="Budget: stop cleanly after this many tokens in all.")
+    ] = None,
+    max_cost: Annotated[
+        float | None,
+        typer.Option(
+            min=0.0, help="Budget: stop cleanly after this cost in USD (from configured prices)."
+        ),
+    ] = None,
+    cache: Annotated[bool, typer.Option(help="Reuse cached answers to identical requests.")] = True,
+    config: ConfigOption = None,
+    db: DbOption = None,
+) -> None:
+    """Run suites on models; answers and scores are stored as they complete."""
+    from benchwarden.bench.service import RunRefused, RunRequest, execute, prepare
+
+    request = RunRequest(
+        suites=suite,
+        models=model,
+        purpose=purpose,
+        limit=limit,
+        epochs=epochs,
+        seed=seed,
+        run_id=run_id,
+        retry_errors=retry_errors,
+        sampling=SamplingOptions(max_answer_tokens, temperature, top_p),
+        max_concurrency=max_concurrency,
+        max_tokens_budget=max_tokens,
+        max_cost=max_cost,
+        use_cache=cache,
+        command=shlex.join(["benchwarden", *sys.argv[1:]]),
+    )
+    configured = configured_models(config)
+    store = open_db(db)
+    try:
+        try:
+            prepared = prepare(store, request, configured)
+        except (RunRefused, UnknownSuite, ValueError) as exc:
+            fail(str(exc))
+        run_id = prepared.run.run_id
+        todo = sum(len(t) for t in prepared.plan.values())
+        verb = "resuming" if prepared.resumed else "starting"
+        console.print(
+            f"[bold]{verb} {run_id}[/] · purpose {purpose} · {todo} samples to do "
+            f"· results in {store.url}"
+        )
+        for spec in prepared.specs.values():
+            if spec.purposes is None and spec.provider != "local":
+                console.print(
+                    f"[yellow]note:[/] no terms recorded for {spec.name}; "
+                    "add `purposes` to its config to have them checked."
+                )
+        try:
+            with RichProgress(console) as progress:
+                outcome = asyncio.run(execute(store, prepared, request, progress))
+        except KeyboardInterrupt:
+            console.print(
+                f"[yellow]interrupted[/]: what finished is saved; run the same "
+                f"command to resume {run_id}."
+            )
+            raise typer.Exit(130) from None
+        for name, reason in outcome.blocked.items():
+            console.print(f"[red]{name} stopped:[/] {reason}")
+        if outcome.stop_reason:
+            console.print(
+                f"[yellow]stopped:[/] {outcome.stop_reason}. Raise the budget and "
+                f"run the same command to continue."
+            )
+        console.print(
+            f"{outcome.recorded} samples recorded, {outcome.errors} errors · "
+            f"status {outcome.status}"
+        )
+        print_comparison(store, run_id)
+    finally:
+        store.close()

@@ -1,0 +1,106 @@
+"""The tables, as SQLAlchemy Core. The same schema serves SQLite and PostgreSQL.
+
+This module describes the schema the code expects; the migrations under
+``migrations/versions`` create it. A test compares the two on both backends, so a
+change here without a matching migration fails CI.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """A timestamp that always comes back tz-aware in UTC.
+
+    PostgreSQL stores ``timestamptz`` and returns it in the session's time zone; SQLite
+    has no time zone support and returns naive values. Both are normalised to UTC here,
+    and SQLite stores naive UTC text so that its values sort correctly as strings.
+    A naive datetime given to the store is taken to be UTC already.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# SQLite only makes a rowid alias of a column typed exactly INTEGER PRIMARY KEY.
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+# Named constraints, so that migrations can refer to them on both backends.
+metadata = sa.MetaData(naming_convention={"pk": "pk_%(table_name)s"})
+
+runs = sa.Table(
+    "runs",
+    metadata,
+    sa.Column("run_id", sa.String(), primary_key=True),
+    sa.Column("purpose", sa.String(), nullable=False),
+    sa.Column("seed", sa.BigInteger(), nullable=False),
+    sa.Column("suites", sa.JSON(), nullable=False),
+    sa.Column("models", sa.JSON(), nullable=False),
+    sa.Column("settings", sa.JSON(), nullable=False),
+    sa.Column("command", sa.Text(), nullable=False),
+    sa.Column("benchwarden_version", sa.String(), nullable=False),
+    sa.Column("status", sa.String(), nullable=False),
+    sa.Column("note", sa.Text(), nullable=True),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+    sa.Index("ix_runs_created_at", "created_at"),
+)
+
+# The columns that identify a sample inside the database; unique.
+SAMPLE_KEY = ("run_id", "model", "suite", "item_id", "epoch")
+
+samples = sa.Table(
+    "samples",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column(
+        "run_id",
+        sa.String(),
+        sa.ForeignKey("runs.run_id", ondelete="CASCADE", name="fk_samples_run_id_runs"),
+        nullable=False,
+    ),
+    sa.Column("model", sa.String(), nullable=False),
+    sa.Column("suite", sa.String(), nullable=False),
+    sa.Column("item_id", sa.String(), nullable=False),
+    sa.Column("epoch", sa.Integer(), nullable=False),
+    sa.Column("status", sa.String(), nullable=False),
+    sa.Column("answer", sa.Text(), nullable=True),
+    sa.Column("answer_sha256", sa.String(64), nullable=True),
+    sa.Column("score", sa.Double(), nullable=True),
+    sa.Column("passed", sa.Boolean(), nullable=True),
+    sa.Column("score_detail", sa.JSON(), nullable=False),
+    sa.Column("error_kind", sa.String(), nullable=True),
+    sa.Column("error_message", sa.Text(), nullable=True),
+    sa.Column("input_tokens", sa.BigInteger(), nullable=False),
+    sa.Column("output_tokens", sa.BigInteger(), nullable=False),
+    sa.Column("latency_s", sa.Double(), nullable=True),
+    sa.Column("cost", sa.Double(), nullable=False),
+    sa.Column("endpoint", sa.String(), nullable=True),
+    sa.Column("purpose", sa.String(), nullable=True),
+    sa.Column("mode", sa.String(), nullable=True),
+    sa.Column("finish_reason", sa.String(), nullable=True),
+    sa.Column("params", sa.JSON(), nullable=False),
+    sa.Column("cached", sa.Boolean(), nullable=False),
+    sa.Column("started_at", UTCDateTime(), nullable=True),
+    sa.Column("finished_at", UTCDateTime(), nullable=True),
+    sa.Column("metadata", sa.JSON(), nullable=False),
+    sa.UniqueConstraint(*SAMPLE_KEY, name="uq_samples_key"),
+    sa.Index("ix_samples_run_model_suite", "run_id", "model", "suite"),
+)
