@@ -211,3 +211,17 @@ async def test_rate_limited_run_keeps_up_with_the_limit() -> None:
     await mock.stop()
     assert len(results) == 300 and mock.stats.accepted == 300
     assert mock.stats.rate_limited < 300  # paced: the cool-down stops a 429 storm
+
+
+async def test_cancelled_calls_give_their_slots_back() -> None:
+    mock = MockUpstream(latency_s=0.3)
+    await mock.start()
+    client = client_for(mock, max_concurrency=2)
+    for _ in range(4):
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(client.generate(REQ), 0.05)
+    assert client.limiter.in_flight == 0  # type: ignore[attr-defined]
+    result = await asyncio.wait_for(client.generate(REQ), 5)
+    await client.aclose()
+    await mock.stop()
+    assert result.text == "Hello from the mock."

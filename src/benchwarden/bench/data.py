@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import IO, Any
 from urllib.parse import quote
 
-import httpx
+import httpx2 as httpx
 from filelock import FileLock
 
 from benchwarden.paths import home_dir

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
-import httpx
+import httpx2 as httpx
 
 from benchwarden.models.errors import ModelError, ModelTimeout, UpstreamError
 from benchwarden.models.http_errors import classify_http_error

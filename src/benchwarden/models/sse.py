@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-import httpx
+import httpx2 as httpx
 
 
 async def iter_sse(response: httpx.Response) -> AsyncIterator[tuple[str | None, str]]:

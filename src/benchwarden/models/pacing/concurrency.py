@@ -90,9 +90,16 @@ class AdaptiveLimiter:
         now = self._clock()
         self.rate_limit_events += 1
         wait = retry_after_s if retry_after_s is not None else 0.0
+        same_event = now < self._no_decrease_until
         if wait > 0:
-            self.pause(wait)
-        if now >= self._no_decrease_until:
+            if same_event and self._cooldown_until > now:
+                # 429s of one burst are handled one after another; each names the same
+                # reset, so the earliest reading is the truest (later ones would only
+                # push the reopening back by their own handling delay).
+                self._cooldown_until = min(self._cooldown_until, now + wait)
+            else:
+                self.pause(wait)
+        if not same_event:
             self._window = max(float(self.min_concurrency), self._window / 2.0)
             # One decrease per congestion event: 429s already in flight don't count again.
             self._no_decrease_until = max(now + 0.25, self._cooldown_until)

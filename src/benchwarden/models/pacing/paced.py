@@ -72,6 +72,9 @@ class PacedClient:
             except ModelError as error:
                 self.limiter.release()
                 delay = self._after_failure(error, attempt, started)
+            except BaseException:  # cancelled: give the slot back, or it is lost for good
+                self.limiter.release()
+                raise
             else:
                 self.limiter.release()
                 self.limiter.on_success()
