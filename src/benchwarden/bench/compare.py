@@ -15,7 +15,13 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from benchwarden.bench.stats import Interval, PairedComparison, mean_ci, paired_difference
+from benchwarden.bench.stats import (
+    Interval,
+    PairedComparison,
+    mean_ci,
+    mean_pass_at_k,
+    paired_difference,
+)
 from benchwarden.store import SampleRecord
 
 
@@ -31,6 +37,10 @@ class ModelScore:
     output_tokens: int
     cost: float
     mean_latency_s: float | None
+    # pass@k over epochs ("pass@1", "pass@5"...), for suites whose scores are verdicts.
+    pass_at_k: dict[str, float] = field(default_factory=dict)
+    # Sub-scores some suites report apart (HumanEval+/MBPP+: "base" and "plus" tests).
+    parts: dict[str, Interval] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +88,36 @@ def per_item_scores(samples: Iterable[SampleRecord]) -> dict[tuple[str, str], di
     }
 
 
+PASS_AT = (1, 5, 10)
+PARTS = ("base", "plus")
+
+
+def verdict_stats(group: list[SampleRecord]) -> tuple[dict[str, float], dict[str, Interval]]:
+    """pass@k from the per-item pass counts, and base/plus sub-scores where recorded."""
+    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    parts: dict[str, dict[str, list[float]]] = {p: defaultdict(list) for p in PARTS}
+    for sample in group:
+        if sample.status != "ok" or sample.passed is None:
+            continue
+        counts[sample.item_id][0] += 1
+        counts[sample.item_id][1] += int(sample.passed)
+        for part in PARTS:
+            flag = sample.score_detail.get(f"{part}_passed")
+            if isinstance(flag, bool):
+                parts[part][sample.item_id].append(float(flag))
+    pass_at: dict[str, float] = {}
+    if counts:
+        fewest = min(n for n, _ in counts.values())
+        pairs = [(n, c) for n, c in counts.values()]
+        pass_at = {f"pass@{k}": mean_pass_at_k(pairs, k) for k in PASS_AT if k <= fewest}
+    intervals = {
+        part: mean_ci([sum(v) / len(v) for v in items.values()])
+        for part, items in parts.items()
+        if items
+    }
+    return pass_at, intervals
+
+
 def compare_run(
     run_id: str, samples: list[SampleRecord], models: list[str], suites: list[str]
 ) -> Comparison:
@@ -92,6 +132,7 @@ def compare_run(
             item_scores = by_item.get((suite, model), {})
             ok = [s for s in group if s.status == "ok"]
             latencies = [s.latency_s for s in ok if s.latency_s is not None]
+            pass_at, parts = verdict_stats(group)
             report.scores.append(
                 ModelScore(
                     suite=suite,
@@ -104,6 +145,8 @@ def compare_run(
                     output_tokens=sum(s.output_tokens for s in group),
                     cost=sum(s.cost for s in group),
                     mean_latency_s=sum(latencies) / len(latencies) if latencies else None,
+                    pass_at_k=pass_at,
+                    parts=parts,
                 )
             )
         for model_a, model_b in itertools.combinations(models, 2):

@@ -227,7 +227,8 @@ class Runner:
             **base,  # type: ignore[arg-type]
         )
         try:
-            score = suite.scorer(item, result.text)
+            ascore = getattr(suite.scorer, "ascore", None)  # e.g. code run in the sandbox
+            score = await ascore(item, result.text) if ascore else suite.scorer(item, result.text)
         except Exception as exc:  # a scorer bug must not lose the answer
             record.score_detail = {"scoring_error": f"{type(exc).__name__}: {exc}"[:500]}
             return record

@@ -195,4 +195,8 @@ async def execute(
     finally:
         for client in clients.values():
             await client.aclose()
+        for suite in prepared.suites.values():
+            close = getattr(suite.scorer, "aclose", None)  # e.g. a sandbox pool
+            if close is not None:
+                await close()
     return outcome

@@ -77,7 +77,28 @@ def render_comparison(report: Comparison) -> None:
             f"[red]{s.errors}[/]" if s.errors else "0",
             f"{s.input_tokens + s.output_tokens:,}",
         )
+        for part, interval in s.parts.items():
+            table.add_row(
+                f"  {s.suite} [{part}]",
+                s.model,
+                _pct(interval.estimate),
+                f"{_pct(interval.low)}–{_pct(interval.high)}",
+                str(interval.n),
+                "",
+                "",
+            )
     console.print(table)
+    with_k = [s for s in report.scores if len(s.pass_at_k) > 1]
+    if with_k:
+        ks = sorted({k for s in with_k for k in s.pass_at_k}, key=lambda k: int(k[5:]))
+        passes = Table(title="pass@k (unbiased, over epochs)", title_justify="left")
+        for column in ("suite", "model", *ks):
+            passes.add_column(column)
+        for s in with_k:
+            passes.add_row(
+                s.suite, s.model, *(_pct(s.pass_at_k[k]) if k in s.pass_at_k else "—" for k in ks)
+            )
+        console.print(passes)
     if not report.pairs:
         return
     pairs = Table(title="paired differences on shared items (A − B, points)", title_justify="left")

@@ -1,0 +1,1 @@
+"""Coding: problems, code extraction, and running programs against their tests."""
