@@ -28,6 +28,7 @@ class RichProgress:
         )
         self._tasks: dict[str, TaskID] = {}
         self._errors: dict[str, int] = {}
+        self._count: dict[str, int] = {}
 
     def __enter__(self) -> RichProgress:
         self.progress.start()
@@ -46,11 +47,12 @@ class RichProgress:
         task_id = self._tasks[model]
         if not ok:
             self._errors[model] += 1
-        task = self.progress.tasks[task_id]
-        speed = task.speed
+        self._count[model] = self._count.get(model, 0) + 1
+        fields: dict[str, str] = {}
+        if self._count[model] % 16 == 1:  # the rate is costly to compute for every sample
+            speed = self.progress.tasks[task_id].speed
+            fields["rate"] = f"{speed:.1f}/s" if speed else ""
+        errors = self._errors[model]
         self.progress.update(
-            task_id,
-            advance=1,
-            rate=f"{speed:.1f}/s" if speed else "",
-            errors=f"{self._errors[model]} errors" if self._errors[model] else "",
+            task_id, advance=1, errors=f"{errors} errors" if errors else "", **fields
         )

@@ -420,6 +420,7 @@ def main() -> None:
             window_s=args.window,
             latency_s=args.latency,
             keep_bodies=False,
+            echo=args.echo,
         )
         await mock.start(args.port)
         print(f"PORT {mock.port}", flush=True)
