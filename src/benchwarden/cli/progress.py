@@ -48,11 +48,11 @@ class RichProgress:
         if not ok:
             self._errors[model] += 1
         self._count[model] = self._count.get(model, 0) + 1
-        fields: dict[str, str] = {}
+        errors = self._errors[model]
+        error_text = f"{errors} errors" if errors else ""
         if self._count[model] % 16 == 1:  # the rate is costly to compute for every sample
             speed = self.progress.tasks[task_id].speed
-            fields["rate"] = f"{speed:.1f}/s" if speed else ""
-        errors = self._errors[model]
-        self.progress.update(
-            task_id, advance=1, errors=f"{errors} errors" if errors else "", **fields
-        )
+            rate = f"{speed:.1f}/s" if speed else ""
+            self.progress.update(task_id, advance=1, errors=error_text, rate=rate)
+        else:
+            self.progress.update(task_id, advance=1, errors=error_text)
