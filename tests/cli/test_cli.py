@@ -137,9 +137,17 @@ def test_ask_embedded_model_from_stdin() -> None:
     assert "Tokyo" in result.stdout
 
 
-def test_demo_shows_both_embedded_models() -> None:
-    result = run("demo")
-    assert result.returncode == 0, result.stderr
-    assert "local/smollm2-135m" in result.stdout and "local/gemma3-270m" in result.stdout
-    assert "return x * x" in result.stdout
-    assert result.stdout.count("tokens") >= 4
+def test_demo_runs_both_sides_end_to_end(tmp_path: Path) -> None:
+    db = tmp_path / "demo.db"
+    result = run("demo", "--db", str(db))
+    assert result.returncode == 0, result.stderr + result.stdout
+    out = result.stdout
+    assert "16 answers recorded, 0 errors" in out
+    assert "smollm2-135m@warden" in out and "gemma3-270m@warden" in out
+    assert "product-development: refused, purpose_not_permitted" in out
+    assert "key revoked after 10 samples" in out and "run status stopped" in out
+    assert "next call with the revoked key: refused, key_revoked" in out
+    assert "intact:" in out
+    assert "bw_" not in out  # the key's secret is never printed
+    verify = run("audit", "verify", "--db", str(db))
+    assert verify.returncode == 0, verify.stdout + verify.stderr

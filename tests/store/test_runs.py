@@ -13,6 +13,7 @@ from alembic.migration import MigrationContext
 
 from benchwarden.store import Store, StoreError, open_store
 from benchwarden.store.engine import create_engine
+from benchwarden.store.migrate import SCHEMA_HEAD
 from benchwarden.store.schema import metadata
 from benchwarden.store.urls import resolve_url
 from tests.store.helpers import make_run, make_sample
@@ -35,7 +36,8 @@ def _inspect(db_url: str) -> tuple[set[str], list[str], list[tuple[str, object]]
 def test_open_creates_schema_matching_the_code(store: Store, db_url: str) -> None:
     tables, versions, diff = _inspect(db_url)
     assert {"runs", "samples", "alembic_version"} <= tables
-    assert versions == ["0001_initial"]
+    assert {"warden_orgs", "warden_grants", "warden_keys", "warden_audit"} <= tables
+    assert versions == [SCHEMA_HEAD]
     # The hand-written migration and schema.py describe the same tables.
     assert diff == []
 
@@ -51,7 +53,7 @@ def test_reopening_is_a_no_op(store: Store, db_url: str) -> None:
     finally:
         again.close()
     _, versions, _ = _inspect(db_url)
-    assert versions == ["0001_initial"]
+    assert versions == [SCHEMA_HEAD]
 
 
 def test_dialect_and_url(store: Store, db_url: str) -> None:

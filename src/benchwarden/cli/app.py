@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from benchwarden.cli import ask_cmd, models_cmd, results_cmd, run_cmd
+from benchwarden.cli import ask_cmd, demo_cmd, models_cmd, results_cmd, run_cmd, warden_cmd
 
 app = typer.Typer(
     name="benchwarden",
@@ -16,12 +16,17 @@ app = typer.Typer(
 )
 app.command("models")(models_cmd.models)
 app.command("ask")(ask_cmd.ask)
-app.command("demo")(ask_cmd.demo)
+app.command("demo")(demo_cmd.demo)
 app.command("suites")(results_cmd.suites)
 app.command("run")(run_cmd.run)
 app.command("runs")(results_cmd.runs)
 app.command("compare")(results_cmd.compare)
 app.command("export")(results_cmd.export)
+app.command("serve")(warden_cmd.serve)
+app.add_typer(warden_cmd.org_app, name="org")
+app.add_typer(warden_cmd.grant_app, name="grant")
+app.add_typer(warden_cmd.key_app, name="key")
+app.add_typer(warden_cmd.audit_app, name="audit")
 
 
 def main() -> None:

@@ -171,39 +171,3 @@ async def _stream_one(
     finally:
         await client.aclose()
     return 0
-
-
-# (prompt, stop sequences): a question, and a function body to complete.
-DEMO_ITEMS = [
-    ("Q: What is the largest planet in the solar system?\nA:", ("\nQ:", "\n\n")),
-    (
-        'def square(x):\n    """Return x multiplied by itself."""\n',
-        ("\ndef ", "\nclass ", "\nif __name__", "\n#", "\n\n\n"),
-    ),
-]
-DEMO_PROMPTS = [prompt for prompt, _ in DEMO_ITEMS]
-
-
-def demo(
-    cache: Annotated[bool, typer.Option(help="Serve repeated prompts from the cache.")] = False,
-) -> None:
-    """Both embedded models answer the same prompts, side by side (no network, no key)."""
-    console.print(
-        "[bold]benchwarden demo[/]: the embedded models, side by side "
-        "(SmolLM2 by chat, Gemma 3 base model by completion; greedy, seed 0)."
-    )
-
-    def request_for(i: int, spec: ModelSpec) -> GenerateRequest:
-        prompt, stop = DEMO_ITEMS[i]
-        return GenerateRequest(
-            messages=(Message("user", prompt),),
-            max_tokens=48,
-            temperature=0.0,
-            seed=0,
-            # Stop sequences end a base model's continuation; a chat model stops itself.
-            stop=stop if spec.mode is Mode.COMPLETION else (),
-        )
-
-    outcomes = asyncio.run(_answer(DEFAULT_MODELS, len(DEMO_ITEMS), request_for, {}, cache))
-    if _show(DEFAULT_MODELS, DEMO_PROMPTS, outcomes):
-        raise typer.Exit(1)

@@ -104,3 +104,90 @@ samples = sa.Table(
     sa.UniqueConstraint(*SAMPLE_KEY, name="uq_samples_key"),
     sa.Index("ix_samples_run_model_suite", "run_id", "model", "suite"),
 )
+
+# ---- warden: tenancy (organizations, grants, keys) and the audit chain ----------------
+# See docs/WARDEN.md. Created by migration 0002_warden.
+
+warden_orgs = sa.Table(
+    "warden_orgs",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.UniqueConstraint("name", name="uq_warden_orgs_name"),
+)
+
+warden_grants = sa.Table(
+    "warden_grants",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column(
+        "org_id",
+        sa.BigInteger(),
+        sa.ForeignKey("warden_orgs.id", ondelete="CASCADE", name="fk_warden_grants_org_id"),
+        nullable=False,
+    ),
+    sa.Column("model", sa.String(), nullable=False),
+    sa.Column("purposes", sa.JSON(), nullable=False),
+    sa.Column("rpm", sa.BigInteger(), nullable=True),
+    sa.Column("tpm", sa.BigInteger(), nullable=True),
+    sa.Column("max_concurrency", sa.Integer(), nullable=True),
+    sa.Column("expires_at", UTCDateTime(), nullable=True),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+    sa.UniqueConstraint("org_id", "model", name="uq_warden_grants_org_model"),
+)
+
+warden_keys = sa.Table(
+    "warden_keys",
+    metadata,
+    sa.Column("key_id", sa.String(), primary_key=True),
+    sa.Column(
+        "org_id",
+        sa.BigInteger(),
+        sa.ForeignKey("warden_orgs.id", ondelete="CASCADE", name="fk_warden_keys_org_id"),
+        nullable=False,
+    ),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("purposes", sa.JSON(), nullable=False),
+    sa.Column("status", sa.String(), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("expires_at", UTCDateTime(), nullable=True),
+    sa.Column("revoked_at", UTCDateTime(), nullable=True),
+    sa.Column("revoke_reason", sa.Text(), nullable=True),
+    sa.Index("ix_warden_keys_org_id", "org_id"),
+)
+
+warden_audit = sa.Table(
+    "warden_audit",
+    metadata,
+    sa.Column("seq", sa.BigInteger(), primary_key=True, autoincrement=False),
+    sa.Column("ts", UTCDateTime(), nullable=False),
+    sa.Column("actor", sa.String(), nullable=False),
+    sa.Column("action", sa.String(), nullable=False),
+    sa.Column("org", sa.String(), nullable=True),
+    sa.Column("key_id", sa.String(), nullable=True),
+    sa.Column("model", sa.String(), nullable=True),
+    sa.Column("purpose", sa.String(), nullable=True),
+    sa.Column("decision", sa.String(), nullable=False),
+    sa.Column("code", sa.String(), nullable=True),
+    sa.Column("input_tokens", sa.BigInteger(), nullable=False),
+    sa.Column("output_tokens", sa.BigInteger(), nullable=False),
+    sa.Column("request_sha256", sa.String(64), nullable=True),
+    sa.Column("detail", sa.JSON(), nullable=False),
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+    sa.Index("ix_warden_audit_hash", "hash"),
+)
+
+# One row (id = 1): the last sequenced record. Appenders lock it (FOR UPDATE on
+# PostgreSQL; SQLite's write lock does the same), which makes it the sequencer's
+# mutex across replicas; verify compares the chain's end with it, so cutting records
+# off the end of the chain is detected too.
+warden_audit_head = sa.Table(
+    "warden_audit_head",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=False),
+    sa.Column("seq", sa.BigInteger(), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+)

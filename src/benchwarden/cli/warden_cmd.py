@@ -1,0 +1,362 @@
+"""warden's commands: ``serve``, ``org``, ``grant``, ``key``, ``audit``.
+
+Thin: parse, call ``warden.tenancy.Tenancy`` (or start the server), print. Registered
+in app.py as ``serve`` and the sub-apps ``org``, ``grant``, ``key``, ``audit``. The
+warden modules load on first use, so the rest of the CLI starts fast.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.table import Table
+
+from benchwarden.cli.common import console, err_console, fail
+
+if TYPE_CHECKING:
+    from benchwarden.warden.tenancy import Tenancy
+
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        help="Database: a SQLite path or URL, or postgresql://... "
+        "(default: $BENCHWARDEN_HOME/benchwarden.db, shared with bench).",
+    ),
+]
+PurposeOption = Annotated[
+    list[str] | None,
+    typer.Option("--purpose", "-p", help="A permitted purpose; repeat for several."),
+]
+ExpiresOption = Annotated[
+    str | None, typer.Option("--expires", help="Expiry, ISO 8601 (UTC when no offset).")
+]
+
+org_app = typer.Typer(help="Organizations (who keys and grants belong to).", no_args_is_help=True)
+grant_app = typer.Typer(
+    help="Grants: models an organization may use, and on what terms.", no_args_is_help=True
+)
+key_app = typer.Typer(help="API keys: create (shown once), revoke, list.", no_args_is_help=True)
+audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
+
+
+def _actor() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+@contextmanager
+def _tenancy(db: str | None) -> Iterator[Tenancy]:
+    from benchwarden.store.records import StoreError
+    from benchwarden.store.warden_store import open_warden_store
+    from benchwarden.warden.tenancy import Tenancy, WardenError
+
+    try:
+        store = open_warden_store(db)
+    except StoreError as exc:
+        fail(str(exc))
+    try:
+        yield Tenancy(store, _actor())
+    except (WardenError, StoreError) as exc:
+        fail(str(exc))
+    finally:
+        store.close()
+
+
+def _when(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        fail(f"--expires {text!r} is not an ISO 8601 time (e.g. 2026-12-31T23:59:00Z).")
+
+
+def _show(moment: datetime | None) -> str:
+    return "—" if moment is None else moment.strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def _limit(value: int | None) -> str:
+    return "∞" if value is None else str(value)
+
+
+# -- serve ------------------------------------------------------------------------------
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8787,
+    backends: Annotated[
+        Path | None,
+        typer.Option("--backends", help="TOML file of served models (default: the embedded ones)."),
+    ] = None,
+    db: DbOption = None,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+) -> None:
+    """Serve models under contract terms (OpenAI and Anthropic endpoints)."""
+    from benchwarden.models.config import ConfigError
+    from benchwarden.models.registry import key_status
+    from benchwarden.store.records import StoreError
+    from benchwarden.warden.app import ADMIN_TOKEN_ENV, create_app, runtime_of
+    from benchwarden.warden.backends import load_backends
+    from benchwarden.warden.server import run
+
+    try:
+        specs = load_backends(backends)
+        app = create_app(db, specs)
+    except (ConfigError, StoreError) as exc:
+        fail(str(exc))
+    for spec in specs.values():
+        status = key_status(spec)
+        if status.startswith("missing"):
+            err_console.print(f"[yellow]warning:[/] {spec.name}: upstream key {status}")
+    store_url = runtime_of(app).store.url
+    admin = "on" if os.environ.get(ADMIN_TOKEN_ENV) else f"off (set {ADMIN_TOKEN_ENV})"
+    err_console.print(
+        f"warden on http://{host}:{port}: {', '.join(sorted(specs))}; db {store_url}; "
+        f"admin API {admin}",
+        highlight=False,
+        soft_wrap=True,
+    )
+    run(app, host, port, log_level)
+
+
+# -- org --------------------------------------------------------------------------------
+
+
+@org_app.command("create")
+def org_create(
+    name: Annotated[str, typer.Argument(help="Organization name.")], db: DbOption = None
+) -> None:
+    """Create an organization."""
+    with _tenancy(db) as tenancy:
+        org = tenancy.create_org(name)
+    console.print(f"Created organization {org.name!r}.", highlight=False)
+
+
+@org_app.command("list")
+def org_list(db: DbOption = None) -> None:
+    """List organizations."""
+    with _tenancy(db) as tenancy:
+        orgs = tenancy.list_orgs()
+    table = Table("organization", "created")
+    for org in orgs:
+        table.add_row(org.name, _show(org.created_at))
+    console.print(table)
+
+
+# -- grant ------------------------------------------------------------------------------
+
+
+@grant_app.command("add")
+def grant_add(
+    org: Annotated[str, typer.Option("--org", help="Organization name.")],
+    model: Annotated[list[str], typer.Option("--model", "-m", help="Model; repeat for several.")],
+    purpose: PurposeOption = None,
+    rpm: Annotated[int | None, typer.Option(min=1, help="Requests per minute.")] = None,
+    tpm: Annotated[int | None, typer.Option(min=1, help="Tokens per minute.")] = None,
+    max_concurrency: Annotated[
+        int | None, typer.Option("--max-concurrency", min=1, help="Calls in flight.")
+    ] = None,
+    expires: ExpiresOption = None,
+    db: DbOption = None,
+) -> None:
+    """Grant models to an organization (replaces the terms of an existing grant).
+
+    Without --purpose the grant permits any purpose; limits left out are unlimited.
+    """
+    from benchwarden.warden.tenancy import GrantTerms
+
+    terms = GrantTerms(tuple(purpose or ("*",)), rpm, tpm, max_concurrency, _when(expires))
+    with _tenancy(db) as tenancy:
+        for name in model:
+            grant = tenancy.add_grant(org, name, terms)
+            console.print(
+                f"Granted {grant.model!r} to {grant.org!r}: purposes "
+                f"{', '.join(grant.purposes)}; rpm {_limit(grant.rpm)}, tpm {_limit(grant.tpm)}, "
+                f"concurrency {_limit(grant.max_concurrency)}, expires {_show(grant.expires_at)}.",
+                highlight=False,
+                soft_wrap=True,
+            )
+
+
+@grant_app.command("remove")
+def grant_remove(
+    org: Annotated[str, typer.Option("--org", help="Organization name.")],
+    model: Annotated[list[str], typer.Option("--model", "-m", help="Model; repeat for several.")],
+    db: DbOption = None,
+) -> None:
+    """Remove grants; running servers refuse the next request and end open streams."""
+    with _tenancy(db) as tenancy:
+        for name in model:
+            tenancy.remove_grant(org, name)
+            console.print(f"Removed the grant of {name!r} to {org!r}.", highlight=False)
+
+
+@grant_app.command("list")
+def grant_list(
+    org: Annotated[str | None, typer.Option("--org", help="Only this organization.")] = None,
+    db: DbOption = None,
+) -> None:
+    """List grants and their terms."""
+    with _tenancy(db) as tenancy:
+        grants = tenancy.list_grants(org)
+    table = Table("org", "model", "purposes", "rpm", "tpm", "concurrency", "expires")
+    for g in grants:
+        table.add_row(
+            g.org,
+            g.model,
+            ", ".join(g.purposes),
+            _limit(g.rpm),
+            _limit(g.tpm),
+            _limit(g.max_concurrency),
+            _show(g.expires_at),
+        )
+    console.print(table)
+
+
+# -- key --------------------------------------------------------------------------------
+
+
+@key_app.command("create")
+def key_create(
+    org: Annotated[str, typer.Option("--org", help="Organization name.")],
+    purpose: PurposeOption = None,
+    expires: ExpiresOption = None,
+    db: DbOption = None,
+) -> None:
+    """Create a key. Its secret is printed once, as the last line: store it now.
+
+    A key with exactly one --purpose implies it (no Benchwarden-Purpose header needed);
+    a key's purposes narrow its organization's grants.
+    """
+    with _tenancy(db) as tenancy:
+        record, secret = tenancy.create_key(org, purpose or [], _when(expires))
+    purposes = ", ".join(record.purposes) or "as granted"
+    console.print(
+        f"Created key {record.key_id} for {record.org!r} (purposes: {purposes}; expires "
+        f"{_show(record.expires_at)}). The secret below is shown once and stored nowhere.",
+        highlight=False,
+        soft_wrap=True,
+    )
+    typer.echo(secret)
+
+
+@key_app.command("revoke")
+def key_revoke(
+    key_id: Annotated[str, typer.Argument(help="Key id (8 hex characters, or bw_ + id).")],
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="Why; kept in the audit log.")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Revoke a key: running servers refuse its next request and end its open streams."""
+    with _tenancy(db) as tenancy:
+        record, changed = tenancy.revoke_key(key_id, reason)
+    if changed:
+        console.print(f"Revoked key {record.key_id} of {record.org!r}.", highlight=False)
+    else:
+        console.print(
+            f"Key {record.key_id} was already revoked ({_show(record.revoked_at)}).",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
+@key_app.command("list")
+def key_list(
+    org: Annotated[str | None, typer.Option("--org", help="Only this organization.")] = None,
+    db: DbOption = None,
+) -> None:
+    """List keys: ids, organization, purposes, status and dates (never secrets)."""
+    with _tenancy(db) as tenancy:
+        found = tenancy.list_keys(org)
+    table = Table("key id", "org", "purposes", "status", "created", "expires", "revoked")
+    for k in found:
+        table.add_row(
+            k.key_id,
+            k.org,
+            ", ".join(k.purposes) or "as granted",
+            k.status,
+            _show(k.created_at),
+            _show(k.expires_at),
+            _show(k.revoked_at),
+        )
+    console.print(table)
+
+
+# -- audit ------------------------------------------------------------------------------
+
+
+@audit_app.command("verify")
+def audit_verify(db: DbOption = None) -> None:
+    """Check the whole chain; exit 0 only when it is intact, else name the first bad record."""
+    with _tenancy(db) as tenancy:
+        report = tenancy.verify_audit()
+    if report.problem is not None:
+        p = report.problem
+        err_console.print(
+            f"[bold red]audit chain broken[/] at record {p.seq} ({p.kind}): {p.message}. "
+            f"{report.records} records read.",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(1)
+    console.print(
+        f"audit chain intact: {report.records} records; head {report.head_seq} {report.head_hash}",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+@audit_app.command("tail")
+def audit_tail(
+    n: Annotated[int, typer.Option("-n", min=1, help="How many records.")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines, every field.")] = False,
+    db: DbOption = None,
+) -> None:
+    """The last records of the audit log, oldest first."""
+    from benchwarden.warden.views import audit_view
+
+    with _tenancy(db) as tenancy:
+        rows = tenancy.audit_tail(n)
+    if as_json:
+        for row in rows:
+            typer.echo(json.dumps(audit_view(row), sort_keys=True))
+        return
+    table = Table(
+        "seq",
+        "time",
+        "actor",
+        "action",
+        "decision",
+        "code",
+        "org",
+        "model",
+        "purpose",
+        "tokens in/out",
+    )
+    for r in rows:
+        table.add_row(
+            str(r.seq),
+            _show(r.ts),
+            r.actor,
+            r.action,
+            r.decision,
+            r.code or "",
+            r.org or "",
+            r.model or "",
+            r.purpose or "",
+            f"{r.input_tokens}/{r.output_tokens}",
+        )
+    console.print(table)

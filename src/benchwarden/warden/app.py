@@ -1,0 +1,207 @@
+"""The warden ASGI app: ``create_app(store, backends, ...)``, served by uvicorn.
+
+    POST /v1/chat/completions   OpenAI Chat Completions (streaming included)
+    POST /v1/completions        OpenAI legacy Completions, for base models (streaming too)
+    POST /v1/messages           Anthropic Messages (streaming included)
+    GET  /v1/models             the models the key's organization may use
+                                (Anthropic's list format when anthropic-version is sent)
+    GET  /healthz               200 when the database answers, else 503
+    GET  /metrics               Prometheus
+    /admin/...                  see admin_api.py
+
+The app holds no tenancy state of its own: keys and grants are read from the
+database on every request, so replicas over one PostgreSQL database agree at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from collections.abc import AsyncIterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from benchwarden.api import anthropic as anthropic_wire
+from benchwarden.api import completions as completions_wire
+from benchwarden.api import openai as openai_wire
+from benchwarden.api.errors import ApiError, Dialect
+from benchwarden.models.config import ModelSpec
+from benchwarden.store.records import StoreError
+from benchwarden.store.warden_store import WardenStore, open_warden_store
+from benchwarden.warden.admin_api import AdminApi
+from benchwarden.warden.audit_writer import AuditWriter
+from benchwarden.warden.backends import Backends, default_backends
+from benchwarden.warden.gate import Gate
+from benchwarden.warden.http_io import MAX_BODY_BYTES, error_response, json_response
+from benchwarden.warden.limits import Limiter, SlidingWindowLimiter
+from benchwarden.warden.metrics import CONTENT_TYPE, WardenMetrics
+from benchwarden.warden.sequencer import DbAuditSequencer
+from benchwarden.warden.serving import Services, serve_call
+from benchwarden.warden.tenancy import Tenancy
+from benchwarden.warden.watch import WATCH_INTERVAL_S, RevocationWatch
+
+log = logging.getLogger("benchwarden.warden")
+ADMIN_TOKEN_ENV = "BENCHWARDEN_ADMIN_TOKEN"  # noqa: S105 (a variable name)
+
+
+@dataclass(frozen=True, slots=True)
+class WardenSettings:
+    max_body_bytes: int = MAX_BODY_BYTES
+    watch_interval_s: float = WATCH_INTERVAL_S
+    limit_window_s: float = 60.0
+    db_threads: int = 8
+
+
+@dataclass(slots=True)
+class Runtime:
+    """What a running app is made of (``app.state.warden``), for tests and the demo."""
+
+    store: WardenStore
+    backends: Backends
+    gate: Gate
+    watch: RevocationWatch
+    writer: AuditWriter
+    tenancy: Tenancy
+    metrics: WardenMetrics
+    executor: ThreadPoolExecutor
+    owns_store: bool
+
+
+def create_app(
+    store: str | WardenStore | None = None,
+    backends: Backends | Mapping[str, ModelSpec] | None = None,
+    *,
+    admin_token: str | None = None,
+    settings: WardenSettings | None = None,
+    limiter: Limiter | None = None,
+) -> Starlette:
+    """The app. ``store``: a database URL or path (None: the default SQLite file) or an
+    open WardenStore; ``backends``: served models (None: the embedded ones);
+    ``admin_token``: None reads BENCHWARDEN_ADMIN_TOKEN, "" disables the admin API.
+    Opening the store happens here, so a bad ``--db`` fails before serving starts."""
+    settings = settings or WardenSettings()
+    owns_store = not isinstance(store, WardenStore)
+    opened = store if isinstance(store, WardenStore) else open_warden_store(store)
+    served = (
+        backends if isinstance(backends, Backends) else Backends(backends or default_backends())
+    )
+    token = os.environ.get(ADMIN_TOKEN_ENV) if admin_token is None else admin_token
+    executor = ThreadPoolExecutor(settings.db_threads, thread_name_prefix="warden-db")
+    metrics = WardenMetrics(served.names())
+    sequencer = DbAuditSequencer(opened)
+    writer = AuditWriter(sequencer, executor, observe=metrics.observe_audit)
+    gate = Gate(
+        opened,
+        limiter or SlidingWindowLimiter(settings.limit_window_s),
+        writer,
+        metrics,
+        served.names(),
+        executor,
+    )
+    watch = RevocationWatch(opened, executor, interval_s=settings.watch_interval_s)
+    tenancy = Tenancy(opened, "admin-api", sequencer)
+    runtime = Runtime(opened, served, gate, watch, writer, tenancy, metrics, executor, owns_store)
+    services = Services(gate, served, watch, settings.max_body_bytes)
+    admin = AdminApi(tenancy, watch, token or None, executor)
+
+    async def chat_completions(request: Request) -> Response:
+        wire = openai_wire.OpenAIWire()
+        return await serve_call(request, wire, "openai", "chat.completions", services)
+
+    async def completions(request: Request) -> Response:
+        wire = completions_wire.CompletionsWire()
+        return await serve_call(request, wire, "openai", "completions", services)
+
+    async def messages(request: Request) -> Response:
+        wire = anthropic_wire.AnthropicWire()
+        return await serve_call(request, wire, "anthropic", "messages", services)
+
+    async def models(request: Request) -> Response:
+        anthropic = "anthropic-version" in request.headers
+        dialect: Dialect = "anthropic" if anthropic else "openai"
+        try:
+            key = await gate.identify("models.list", request.headers)
+        except ApiError as exc:
+            return error_response(dialect, exc)
+        loop = asyncio.get_running_loop()
+        grants = await loop.run_in_executor(executor, opened.org_grants, key.org_id)
+        now = gate.clock()
+        names = sorted(
+            g.model
+            for g in grants
+            if g.model in served and (g.expires_at is None or g.expires_at > now)
+        )
+        body = anthropic_wire.models_body(names) if anthropic else openai_wire.models_body(names)
+        return json_response(body)
+
+    async def healthz(_request: Request) -> Response:
+        try:
+            await asyncio.get_running_loop().run_in_executor(executor, opened.ping)
+        except StoreError as exc:
+            return json_response({"status": "unavailable", "reason": str(exc)}, 503)
+        return json_response({"status": "ok", "models": served.names()})
+
+    async def metrics_endpoint(_request: Request) -> Response:
+        return Response(metrics.render(), media_type=CONTENT_TYPE)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        await writer.start()
+        await watch.start()
+        try:
+            yield
+        finally:
+            await watch.stop()
+            await served.aclose()
+            await writer.stop()
+            executor.shutdown(wait=True)
+            if owns_store:
+                opened.close()
+
+    routes = [
+        Route("/v1/chat/completions", chat_completions, methods=["POST"]),
+        Route("/v1/completions", completions, methods=["POST"]),
+        Route("/v1/messages", messages, methods=["POST"]),
+        Route("/v1/models", models, methods=["GET"]),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/metrics", metrics_endpoint, methods=["GET"]),
+        *admin.routes(),
+    ]
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={HTTPException: _http_error, Exception: _internal_error},
+    )
+    app.state.warden = runtime
+    return app
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    dialect: Dialect = "anthropic" if request.url.path.startswith("/v1/messages") else "openai"
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    message = f"{request.method} {request.url.path}: {exc.detail}"
+    return error_response(dialect, ApiError(exc.status_code, code, message))
+
+
+async def _internal_error(request: Request, exc: Exception) -> Response:
+    # Never the exception's text: it could hold anything. The log has the traceback.
+    log.error("internal error on %s %s", request.method, request.url.path, exc_info=exc)
+    dialect: Dialect = "anthropic" if request.url.path.startswith("/v1/messages") else "openai"
+    error = ApiError(500, "internal_error", "Internal error; it has been logged.")
+    return error_response(dialect, error)
+
+
+def runtime_of(app: Any) -> Runtime:
+    runtime = app.state.warden
+    assert isinstance(runtime, Runtime)
+    return runtime

@@ -1,0 +1,174 @@
+"""What warden serves: model names mapped to the model clients that answer them.
+
+Declared in a TOML file (``serve --backends FILE``); without one, the two embedded
+models are served::
+
+    [backends."local/smollm2-135m"]          # an embedded model, by its name
+
+    [backends."smol"]                        # an embedded model under another name
+    provider = "local"
+    model = "local/smollm2-135m"
+
+    [backends."gpt-4.1-mini"]                # an upstream provider, with its own key
+    provider = "openai"                      # openai | anthropic
+    base_url = "https://api.openai.com/v1"
+    model = "gpt-4.1-mini"                   # the name the upstream knows
+    api_key_env = "OPENAI_API_KEY"           # the variable holding the key, never the key
+    max_concurrency = 16                     # calls in flight to the upstream
+    mode = "chat"                            # or "completion" for base models
+    max_attempts = 2                         # per call, retries of 429/5xx included
+    attempt_timeout_s = 120
+    time_budget_s = 300
+
+Clients come from ``models.factory.open_client`` (pacing and retries, no response
+cache: a gateway must not answer one tenant from another's cached answer).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from benchwarden.models.config import ConfigError, ModelSpec
+from benchwarden.models.factory import open_client
+from benchwarden.models.protocol import ModelClient
+from benchwarden.models.registry import EMBEDDED
+from benchwarden.models.types import Mode
+
+# Gentler than bench's defaults: a gateway's caller is waiting on the line.
+WARDEN_MAX_ATTEMPTS = 2
+WARDEN_TIME_BUDGET_S = 300.0
+_PACING: dict[str, type] = {"max_attempts": int, "attempt_timeout_s": float, "time_budget_s": float}
+
+
+def default_backends() -> dict[str, ModelSpec]:
+    return {name: _embedded(name, name, "<default>") for name in EMBEDDED}
+
+
+def _embedded(served: str, embedded: str, where: str) -> ModelSpec:
+    if embedded not in EMBEDDED:
+        known = ", ".join(EMBEDDED)
+        raise ConfigError(f"{where}: {embedded!r} is not an embedded model (known: {known})")
+    return dataclasses.replace(EMBEDDED[embedded], name=served)
+
+
+def _positive(table: Mapping[str, Any], name: str, kind: type, default: Any, where: str) -> Any:
+    value = table.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise ConfigError(f"{where}: field '{name}' must be a positive number")
+    if kind is int and not isinstance(value, int):
+        raise ConfigError(f"{where}: field '{name}' must be a positive integer")
+    return kind(value)
+
+
+def _upstream(name: str, table: Mapping[str, Any], where: str) -> ModelSpec:
+    provider = table["provider"]
+    base_url = table.get("base_url")
+    if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
+        raise ConfigError(f"{where}: field 'base_url' must be an http:// or https:// URL")
+    if "api_key" in table:
+        raise ConfigError(
+            f"{where}: do not put keys in the file; name the environment variable that "
+            "holds it with 'api_key_env'"
+        )
+    key_env = table.get("api_key_env")
+    if key_env is not None and not isinstance(key_env, str):
+        raise ConfigError(f"{where}: field 'api_key_env' must be a variable name")
+    model = table.get("model", name)
+    if not isinstance(model, str) or not model:
+        raise ConfigError(f"{where}: field 'model' must be the upstream's model name")
+    mode = table.get("mode", "chat")
+    if mode not in ("chat", "completion"):
+        raise ConfigError(f"{where}: field 'mode' must be 'chat' or 'completion'")
+    pacing: dict[str, Any] = {
+        "max_attempts": WARDEN_MAX_ATTEMPTS,
+        "attempt_timeout_s": 120.0,
+        "time_budget_s": WARDEN_TIME_BUDGET_S,
+    }
+    for field, kind in _PACING.items():
+        pacing[field] = _positive(table, field, kind, pacing[field], where)
+    return ModelSpec(
+        name=name,
+        provider=provider,
+        upstream_model=model,
+        base_url=base_url,
+        api_key_env=key_env,
+        max_concurrency=_positive(table, "max_concurrency", int, 8, where),
+        mode=Mode(mode),
+        description=str(table.get("description", "")),
+        **pacing,
+    )
+
+
+def parse_backends(text: str, source: str = "<backends>") -> dict[str, ModelSpec]:
+    """Served name -> ModelSpec. Raises ConfigError naming the file and the field."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: not valid TOML ({exc})") from exc
+    tables = data.get("backends")
+    if not isinstance(tables, dict) or not tables:
+        raise ConfigError(f'{source}: no [backends."NAME"] tables')
+    specs: dict[str, ModelSpec] = {}
+    for name, table in tables.items():
+        where = f'{source}: [backends."{name}"]'
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where} must be a table")
+        provider = table.get("provider")
+        if provider is None or provider == "local":
+            embedded = table.get("model", name)
+            if not isinstance(embedded, str):
+                raise ConfigError(f"{where}: field 'model' must name an embedded model")
+            specs[name] = _embedded(name, embedded, where)
+        elif provider in ("openai", "anthropic"):
+            specs[name] = _upstream(name, table, where)
+        else:
+            raise ConfigError(
+                f"{where}: field 'provider' must be 'local', 'openai' or 'anthropic', "
+                f"got {provider!r}"
+            )
+    return specs
+
+
+def load_backends(path: Path | None) -> dict[str, ModelSpec]:
+    if path is None:
+        return default_backends()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.strerror})") from exc
+    return parse_backends(text, str(path))
+
+
+class Backends:
+    """The served models; clients are opened on first use and kept for the process."""
+
+    def __init__(
+        self,
+        specs: Mapping[str, ModelSpec],
+        opener: Callable[[ModelSpec], ModelClient] | None = None,
+    ) -> None:
+        self.specs = dict(specs)
+        self._opener = opener or (lambda spec: open_client(spec, use_cache=False))
+        self._clients: dict[str, ModelClient] = {}
+
+    def names(self) -> list[str]:
+        return sorted(self.specs)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.specs
+
+    def client(self, name: str) -> ModelClient:
+        """The client for ``name``; raises ModelUnavailable (e.g. its key is not set)."""
+        client = self._clients.get(name)
+        if client is None:
+            client = self._clients[name] = self._opener(self.specs[name])
+        return client
+
+    async def aclose(self) -> None:
+        clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            await client.aclose()

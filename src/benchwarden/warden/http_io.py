@@ -1,0 +1,57 @@
+"""Reading request bodies within a size cap, and writing JSON and error responses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse
+
+from benchwarden.api.errors import ApiError, Dialect, error_body, error_headers
+
+MAX_BODY_BYTES = 1_000_000
+
+
+def too_large(limit: int) -> ApiError:
+    return ApiError(
+        413,
+        "request_too_large",
+        f"The request body is larger than {limit} bytes; shorten the prompt.",
+        retryable=False,
+    )
+
+
+async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
+    """The body, refused with 413 as soon as it passes ``limit`` bytes: a declared
+    Content-Length is checked before anything is read, a chunked body as it arrives."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        try:
+            size = int(declared)
+        except ValueError:
+            raise ApiError(400, "invalid_request", "Content-Length is not a number.") from None
+        if size > limit:
+            raise too_large(limit)
+    chunks: list[bytes] = []
+    received = 0
+    try:
+        async for chunk in request.stream():
+            received += len(chunk)
+            if received > limit:
+                raise too_large(limit)
+            chunks.append(chunk)
+    except ClientDisconnect:
+        raise ApiError(400, "client_disconnected", "The client went away.") from None
+    return b"".join(chunks)
+
+
+def json_response(
+    data: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(data, status_code=status, headers=headers)
+
+
+def error_response(dialect: Dialect, error: ApiError) -> JSONResponse:
+    return JSONResponse(
+        error_body(dialect, error), status_code=error.status, headers=error_headers(error)
+    )

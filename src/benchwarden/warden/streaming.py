@@ -1,0 +1,180 @@
+"""One streamed answer: backend deltas in, the API's server-sent events out.
+
+``Pump`` takes the backend's next delta unless the call's ticket is stopped first
+(revocation), so a stream waiting on a slow model still ends at once. ``StreamCall``
+meters each piece (``tokens.Meter``), ends the stream cleanly with the API's proper
+final events when ``max_tokens`` or the grant's TPM would be passed, sends an error
+event when the key is revoked or the upstream fails, and settles the call exactly
+once, whichever way it ends (client gone included).
+
+Settling is synchronous on purpose: a disconnect cancels the response task, and only
+code that does not await is sure to run in a cancelled task. The async part (closing
+the backend stream) runs in ``SSEResponse.__call__``'s ``finally``, outside the
+cancelled scope; it also covers a response whose body was never started.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
+
+from benchwarden.api.wire import StreamEncoder
+from benchwarden.models.errors import ModelError
+from benchwarden.models.types import FinishReason, StreamDelta, Usage
+from benchwarden.warden.failures import api_error_for
+from benchwarden.warden.gate import Admission, Gate
+from benchwarden.warden.policy import Refuse
+from benchwarden.warden.tokens import Meter
+from benchwarden.warden.watch import RevocationWatch, Ticket
+
+_END = object()
+
+
+class Stopped(Exception):
+    """The call's key or grant no longer allows it."""
+
+    def __init__(self, refusal: Refuse) -> None:
+        super().__init__(refusal.message)
+        self.refusal = refusal
+
+
+async def _advance(stream: AsyncIterator[StreamDelta]) -> Any:
+    try:
+        return await anext(stream)
+    except StopAsyncIteration:
+        return _END
+
+
+class Pump:
+    def __init__(self, stream: AsyncIterator[StreamDelta], ticket: Ticket) -> None:
+        self._stream = stream
+        self._ticket = ticket
+        self._next: asyncio.Task[Any] | None = None
+        self._stop: asyncio.Task[Any] | None = None
+        self._closed = False
+
+    def _refusal(self) -> Refuse:
+        assert self._ticket.reason is not None
+        return self._ticket.reason
+
+    async def next(self) -> StreamDelta | None:
+        """The next delta; None at the end. Raises Stopped, or the backend's ModelError."""
+        if self._ticket.reason is not None:
+            raise Stopped(self._refusal())
+        if self._stop is None:
+            self._stop = asyncio.ensure_future(self._ticket.stopped.wait())
+        self._next = asyncio.ensure_future(_advance(self._stream))
+        await asyncio.wait({self._next, self._stop}, return_when=asyncio.FIRST_COMPLETED)
+        if self._stop.done():
+            raise Stopped(self._refusal())
+        done, self._next = self._next, None
+        item = done.result()
+        return None if item is _END else item
+
+    async def aclose(self) -> None:
+        """Stop reading and close the backend stream (its connection, its model slot)."""
+        if self._closed:
+            return
+        self._closed = True
+        for task in (self._next, self._stop):
+            if task is not None and not task.done():
+                task.cancel()
+        if self._next is not None:
+            with contextlib.suppress(BaseException):
+                await self._next
+        closer = getattr(self._stream, "aclose", None)
+        if closer is not None:
+            with contextlib.suppress(Exception):
+                await closer()
+
+
+class StreamCall:
+    def __init__(
+        self,
+        admission: Admission,
+        gate: Gate,
+        watch: RevocationWatch,
+        ticket: Ticket,
+        pump: Pump,
+        encoder: StreamEncoder,
+        meter: Meter,
+        first: StreamDelta | None,
+        input_estimate: int,
+    ) -> None:
+        self.admission = admission
+        self.gate = gate
+        self.watch = watch
+        self.ticket = ticket
+        self.pump = pump
+        self.encoder = encoder
+        self.meter = meter
+        self.first = first
+        self.input_estimate = input_estimate
+        self.finished = False
+
+    def finish(self, outcome: str, code: str | None, usage: Usage) -> None:
+        """Settle once; later calls do nothing. Never awaits, never raises."""
+        if self.finished:
+            return
+        self.finished = True
+        self.watch.unregister(self.ticket)
+        detail = {"pieces": self.meter.output}
+        self.gate.settle(self.admission, usage, outcome, code, detail)
+
+    async def body(self) -> AsyncIterator[bytes]:
+        try:
+            yield self.encoder.start(self.input_estimate)
+            finish: FinishReason | None = None
+            reported: Usage | None = None
+            delta = self.first
+            while delta is not None:
+                if delta.text:
+                    why = self.meter.admit_piece()
+                    if why is not None:
+                        usage = self.meter.counted()
+                        self.finish("cut", why, usage)
+                        yield self.encoder.end(FinishReason.LENGTH, usage)
+                        return
+                    yield self.encoder.text(delta.text)
+                finish = delta.finish_reason or finish
+                reported = delta.usage or reported
+                try:
+                    delta = await self.pump.next()
+                except Stopped as stopped:
+                    self.finish("ended", stopped.refusal.code, self.meter.counted())
+                    yield self.encoder.error(stopped.refusal.error())
+                    return
+                except ModelError as exc:
+                    error = api_error_for(exc)
+                    self.finish("failed", error.code, self.meter.counted())
+                    yield self.encoder.error(error)
+                    return
+            usage = reported if reported and reported.total_tokens else self.meter.counted()
+            self.finish("completed", None, usage)
+            yield self.encoder.end(finish or FinishReason.STOP, usage)
+        finally:
+            self.finish("aborted", "client_disconnected", self.meter.counted())
+
+
+class SSEResponse(StreamingResponse):
+    """Server-sent events of one ``StreamCall``; always settles and closes the backend."""
+
+    def __init__(self, call: StreamCall) -> None:
+        super().__init__(
+            call.body(),
+            media_type="text/event-stream",
+            headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
+        )
+        self.call = call
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self.call.finish("aborted", "client_disconnected", self.call.meter.counted())
+            await self.call.pump.aclose()
