@@ -84,3 +84,22 @@ async def test_missing_key_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> 
 
     with pytest.raises(ModelUnavailable, match="ANTHROPIC_API_KEY"):
         open_client(resolve("anthropic/claude-sonnet-4-5"))
+
+
+async def test_error_event_inside_a_stream(
+    mock: MockUpstream, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mock.script(
+        Fault(
+            "stream_error",
+            body={
+                "error": {"type": "permission_error", "code": "key_revoked", "message": "revoked"}
+            },
+        )
+    )
+    client = client_for(mock, monkeypatch)
+    with pytest.raises(AccessDenied) as info:
+        async for _delta in client.stream(REQ):
+            pass
+    await client.aclose()
+    assert info.value.code == "key_revoked" and mock.stats.requests == 1

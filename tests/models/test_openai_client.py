@@ -225,3 +225,21 @@ async def test_cancelled_calls_give_their_slots_back() -> None:
     await client.aclose()
     await mock.stop()
     assert result.text == "Hello from the mock."
+
+
+async def test_error_inside_a_stream_is_typed_and_not_retried(mock: MockUpstream) -> None:
+    revoked = {
+        "error": {
+            "message": "API key was revoked",
+            "type": "permission_error",
+            "code": "key_revoked",
+        }
+    }
+    mock.script(Fault("stream_error", body=revoked))
+    client = client_for(mock)
+    got: list[str] = []
+    with pytest.raises(AccessDenied) as info:
+        async for delta in client.stream(REQ):
+            got.append(delta.text)
+    await client.aclose()
+    assert info.value.code == "key_revoked" and got and mock.stats.requests == 1

@@ -9,6 +9,7 @@ from typing import Any
 
 from benchwarden.models.errors import BadRequest, UpstreamError
 from benchwarden.models.http_base import HttpTransportBase
+from benchwarden.models.http_errors import classify_stream_error
 from benchwarden.models.sse import iter_sse
 from benchwarden.models.types import (
     Choice,
@@ -137,11 +138,10 @@ class AnthropicTransport(HttpTransportBase):
                     stop_reason = (payload.get("delta") or {}).get("stop_reason") or stop_reason
                     u = payload.get("usage") or {}
                     output_tokens = int(u.get("output_tokens") or output_tokens)
+                    # The final count, where a server sends it (message_start may estimate).
+                    input_tokens = int(u.get("input_tokens") or input_tokens)
                 elif kind == "error":
-                    err = payload.get("error") or {}
-                    raise UpstreamError(
-                        self.name, str(err.get("message", "stream error")), code=err.get("type")
-                    )
+                    raise classify_stream_error(self.name, payload.get("error"))
                 elif kind == "message_stop":
                     break
         yield StreamDelta(

@@ -74,3 +74,35 @@ def classify_http_error(
     if status == 404:
         hint = "Check the model name and the base URL."
     return BadRequest(model, text, hint=hint, status=status, code=code)
+
+
+# Codes that mean "you may not", whatever the status they would have come with.
+_ACCESS_CODES = frozenset(
+    {
+        "invalid_key",
+        "invalid_api_key",
+        "authentication_error",
+        "permission_error",
+        "key_revoked",
+        "key_expired",
+        "model_not_granted",
+        "purpose_not_permitted",
+    }
+)
+_RATE_CODES = frozenset({"rate_limited", "token_limit", "rate_limit_error"})
+
+
+def classify_stream_error(model: str, error: object) -> ModelError:
+    """An error sent inside a stream (an OpenAI ``{"error": ...}`` chunk or an Anthropic
+    ``error`` event): the status is gone, so the code decides."""
+    fields = error if isinstance(error, dict) else {}
+    message = str(fields.get("message") or "the stream ended with an error")[:_MAX_MESSAGE]
+    code = fields.get("code") or fields.get("type")
+    code = str(code) if code is not None else None
+    if code in _ACCESS_CODES:
+        return AccessDenied(
+            model, message, code=code, hint=ACCESS_HINTS.get(code, "The provider refused access.")
+        )
+    if code in _RATE_CODES:
+        return RateLimited(model, message, code=code)
+    return UpstreamError(model, message, code=code, hint="The stream was ended by the provider.")

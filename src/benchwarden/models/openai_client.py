@@ -13,6 +13,7 @@ from typing import Any
 
 from benchwarden.models.errors import UpstreamError
 from benchwarden.models.http_base import HttpTransportBase
+from benchwarden.models.http_errors import classify_stream_error
 from benchwarden.models.sse import iter_sse
 from benchwarden.models.types import (
     Choice,
@@ -149,6 +150,8 @@ class OpenAITransport(HttpTransportBase):
                     chunk = json.loads(data)
                 except ValueError as exc:
                     raise UpstreamError(self.name, "malformed JSON in the stream") from exc
+                if "error" in chunk:  # ended by the provider (e.g. access revoked mid-stream)
+                    raise classify_stream_error(self.name, chunk["error"])
                 if chunk.get("usage"):
                     u = chunk["usage"]
                     usage = Usage(

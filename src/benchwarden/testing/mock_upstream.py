@@ -39,7 +39,8 @@ _REASONS = {
 @dataclass(frozen=True, slots=True)
 class Fault:
     """What to do with one request: ``ok``, ``status``, ``malformed``, ``drop``, ``hang``,
-    ``slow`` (answer after ``delay_s``), ``cut_stream`` (stream two deltas, then drop)."""
+    ``slow`` (answer after ``delay_s``), ``cut_stream`` (stream two deltas, then drop),
+    ``stream_error`` (stream two deltas, then the error ``body`` as a stream event)."""
 
     kind: str
     status: int = 200
@@ -250,7 +251,13 @@ class MockUpstream:
         self.stats.accepted_at.append(time.monotonic())
         anthropic = path.endswith("/messages")
         if request.get("stream"):
-            await self._stream(writer, request, anthropic, cut=fault.kind == "cut_stream")
+            await self._stream(
+                writer,
+                request,
+                anthropic,
+                cut=fault.kind == "cut_stream",
+                error=fault.body if fault.kind == "stream_error" else None,
+            )
             return fault.kind != "cut_stream"
         payload = self._anthropic_body(request) if anthropic else self._openai_body(path, request)
         self._write(writer, 200, json.dumps(payload).encode(), fault.headers)
@@ -307,7 +314,12 @@ class MockUpstream:
         }
 
     async def _stream(
-        self, writer: asyncio.StreamWriter, request: dict[str, Any], anthropic: bool, cut: bool
+        self,
+        writer: asyncio.StreamWriter,
+        request: dict[str, Any],
+        anthropic: bool,
+        cut: bool,
+        error: dict[str, Any] | None = None,
     ) -> None:
         writer.write(
             b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
@@ -320,6 +332,13 @@ class MockUpstream:
             if anthropic
             else self._openai_events(request, pieces)
         )
+        if error is not None:  # two deltas, then the provider ends the stream with an error
+            ending = (
+                f"event: error\ndata: {json.dumps({'type': 'error', **error})}\n\n"
+                if anthropic
+                else f"data: {json.dumps(error)}\n\n"
+            )
+            events = [*events[: 4 if anthropic else 2], ending]
         for index, event in enumerate(events):
             if cut and index == 3:
                 writer.close()
