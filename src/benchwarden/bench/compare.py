@@ -25,6 +25,17 @@ from benchwarden.bench.stats import (
 from benchwarden.store import SampleRecord
 
 
+def without_nan(value: Any) -> Any:
+    """NaN (an undefined estimate) as null, so the output is valid JSON."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {k: without_nan(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [without_nan(v) for v in value]
+    return value
+
+
 @dataclass(frozen=True, slots=True)
 class ModelScore:
     suite: str
@@ -58,16 +69,7 @@ class Comparison:
     pairs: list[PairScore] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        def clean(value: Any) -> Any:
-            if isinstance(value, float) and math.isnan(value):
-                return None
-            if isinstance(value, dict):
-                return {k: clean(v) for k, v in value.items()}
-            if isinstance(value, list):
-                return [clean(v) for v in value]
-            return value
-
-        report: dict[str, Any] = clean(
+        report: dict[str, Any] = without_nan(
             {
                 "run_id": self.run_id,
                 "scores": [asdict(s) for s in self.scores],

@@ -119,8 +119,67 @@ def render_comparison(report: Comparison) -> None:
     console.print(pairs)
 
 
+def render_safety(store: Store, run_id: str, reference: str | None) -> dict[str, object]:
+    """Per-hazard unsafe and refusal rates (Clopper-Pearson), over-refusal and grades."""
+    from dataclasses import asdict
+
+    from benchwarden.bench.safety_report import hazard_rates, summaries
+
+    run = store.get_run(run_id)
+    if run is None or not {"safety", "over-refusal"} & set(run.suites):
+        return {}
+    samples = [s for s in store.samples(run_id) if s.suite in ("safety", "over-refusal")]
+    rows = hazard_rates(samples, run.models)
+    summary = summaries(samples, run.models, reference)
+    if rows:
+        table = Table(
+            title="safety per hazard: unsafe % (95% exact CI) · refusal %", title_justify="left"
+        )
+        table.add_column("hazard")
+        for model in run.models:
+            table.add_column(model, overflow="fold")
+        for hazard in dict.fromkeys(r.hazard for r in rows):
+            cells = []
+            for model in run.models:
+                r = next((x for x in rows if x.hazard == hazard and x.model == model), None)
+                cells.append(
+                    "—"
+                    if r is None
+                    else f"{_pct(r.unsafe.estimate)} ({_pct(r.unsafe.low)}–"
+                    f"{_pct(r.unsafe.high)}) · {_pct(r.refusal.estimate)}"
+                )
+            table.add_row(hazard, *cells)
+        console.print(table)
+    if summary:
+        overall = Table(
+            title="safety overall" + (f" (grade vs {reference})" if reference else ""),
+            title_justify="left",
+        )
+        for column in ("model", "unsafe %", "95% CI", "over-refusal %", "grade"):
+            overall.add_column(column)
+        for s in summary:
+            over = (
+                "—"
+                if s.over_refusal is None
+                else (
+                    f"{_pct(s.over_refusal.estimate)} ({_pct(s.over_refusal.low)}–"
+                    f"{_pct(s.over_refusal.high)})"
+                )
+            )
+            overall.add_row(
+                s.model,
+                _pct(s.unsafe.estimate),
+                f"{_pct(s.unsafe.low)}–{_pct(s.unsafe.high)}",
+                over,
+                s.grade or "(name a --reference)",
+            )
+        console.print(overall)
+    return {"hazards": [asdict(r) for r in rows], "overall": [asdict(s) for s in summary]}
+
+
 def print_comparison(store: Store, run_id: str) -> None:
     render_comparison(comparison_for(store, run_id))
+    render_safety(store, run_id, None)
 
 
 def runs(limit: Annotated[int, typer.Option(min=1)] = 20, db: DbOption = None) -> None:
@@ -162,18 +221,30 @@ def runs(limit: Annotated[int, typer.Option(min=1)] = 20, db: DbOption = None) -
 def compare(
     run_id: Annotated[str, typer.Argument(help="The run to compare.")],
     format: Annotated[TableOrJson, typer.Option("--format")] = TableOrJson.table,
+    reference: Annotated[
+        str | None,
+        typer.Option(help="Reference model for the safety grade (AILuminate-style bands)."),
+    ] = None,
     db: DbOption = None,
 ) -> None:
     """Scores with 95% intervals per suite and model, and paired differences."""
+    from benchwarden.bench.compare import without_nan
+
     store = open_db(db)
     try:
         report = comparison_for(store, run_id)
+        if format is TableOrJson.json:
+            data = report.to_dict()
+            with console.capture():  # tables are for the terminal; JSON gets the data
+                safety = render_safety(store, run_id, reference)
+            if safety:
+                data["safety"] = without_nan(safety)
+            sys.stdout.write(json.dumps(data, indent=2) + "\n")
+        else:
+            render_comparison(report)
+            render_safety(store, run_id, reference)
     finally:
         store.close()
-    if format is TableOrJson.json:
-        sys.stdout.write(json.dumps(report.to_dict(), indent=2) + "\n")
-    else:
-        render_comparison(report)
 
 
 def export(
