@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from benchwarden.bench.suite import Suite
+from benchwarden.bench.suites.coding import coding_suites
 from benchwarden.bench.suites.smoke import SMOKE
 
-BUILTIN: dict[str, Suite] = {SMOKE.name: SMOKE}
+BUILTIN: dict[str, Suite] = {s.name: s for s in [SMOKE, *coding_suites()]}
 SUITE_FILE_SUFFIXES = (".yaml", ".yml", ".toml")
 
 

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import typer
 
-from benchwarden.cli import ask_cmd, demo_cmd, models_cmd, results_cmd, run_cmd, warden_cmd
+from benchwarden.cli import (
+    ask_cmd,
+    demo_cmd,
+    models_cmd,
+    results_cmd,
+    run_cmd,
+    sandbox_cmd,
+    warden_cmd,
+)
 
 app = typer.Typer(
     name="benchwarden",
@@ -22,6 +30,9 @@ app.command("run")(run_cmd.run)
 app.command("runs")(results_cmd.runs)
 app.command("compare")(results_cmd.compare)
 app.command("export")(results_cmd.export)
+sandbox_app = typer.Typer(help="Run programs in the coding sandbox.", no_args_is_help=True)
+sandbox_app.command("run")(sandbox_cmd.sandbox_run)
+app.add_typer(sandbox_app, name="sandbox")
 app.command("serve")(warden_cmd.serve)
 app.add_typer(warden_cmd.org_app, name="org")
 app.add_typer(warden_cmd.grant_app, name="grant")

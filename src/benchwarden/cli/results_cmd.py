@@ -287,18 +287,29 @@ def suites(
     its scorer (exact, includes or regex); pass the file's path to --suite.
     """
     table = Table(title="suites", title_justify="left")
-    for column in ("suite", "items", "scorer", "description", "source"):
+    for column in ("suite", "items", "scorer", "description"):
         table.add_column(column, overflow="fold")
+    from benchwarden.bench.data import DataError
+
+    missing = []
     for suite in BUILTIN.values():
-        table.add_row(
-            suite.name, str(len(suite.load())), suite.scorer.name, suite.description, suite.source
-        )
+        try:
+            count = str(len(suite.load()))
+        except DataError as exc:  # no network and no mirror: say so, list the rest
+            count, note = "—", str(exc)
+            missing.append(note)
+        table.add_row(suite.name, count, suite.scorer.name, suite.description)
     for path in suite_file or []:
         try:
             suite = get_suite(str(path))
         except (UnknownSuite, ValueError) as exc:
             fail(str(exc))
         table.add_row(
-            suite.name, str(len(suite.load())), suite.scorer.name, suite.description, suite.source
+            suite.name,
+            str(len(suite.load())),
+            suite.scorer.name,
+            f"{suite.description} ({suite.source})",
         )
     console.print(table)
+    if missing:
+        console.print(f"[yellow]some suites' data is not available:[/] {missing[0]}")

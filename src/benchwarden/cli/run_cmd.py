@@ -64,6 +64,7 @@ def run(
     db: DbOption = None,
 ) -> None:
     """Run suites on models; answers and scores are stored as they complete."""
+    from benchwarden.bench.data import DataError
     from benchwarden.bench.service import RunRefused, RunRequest, execute, prepare
 
     request = RunRequest(
@@ -87,7 +88,7 @@ def run(
     try:
         try:
             prepared = prepare(store, request, configured)
-        except (RunRefused, UnknownSuite, ValueError) as exc:
+        except (RunRefused, UnknownSuite, ValueError, DataError) as exc:
             fail(str(exc))
         run_id = prepared.run.run_id
         todo = sum(len(t) for t in prepared.plan.values())
