@@ -25,8 +25,8 @@ demo: install
 	.venv/bin/benchwarden demo
 
 lint: install
-	.venv/bin/ruff check src tests benchmarks
-	.venv/bin/ruff format --check src tests benchmarks
+	.venv/bin/ruff check src tests benchmarks scripts
+	.venv/bin/ruff format --check src tests benchmarks scripts
 
 typecheck: install
 	.venv/bin/mypy

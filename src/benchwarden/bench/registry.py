@@ -6,9 +6,10 @@ from pathlib import Path
 
 from benchwarden.bench.suite import Suite
 from benchwarden.bench.suites.coding import coding_suites
+from benchwarden.bench.suites.safety import OVER_REFUSAL, SAFETY
 from benchwarden.bench.suites.smoke import SMOKE
 
-BUILTIN: dict[str, Suite] = {s.name: s for s in [SMOKE, *coding_suites()]}
+BUILTIN: dict[str, Suite] = {s.name: s for s in [SMOKE, *coding_suites(), SAFETY, OVER_REFUSAL]}
 SUITE_FILE_SUFFIXES = (".yaml", ".yml", ".toml")
 
 

@@ -8,6 +8,7 @@ from benchwarden.cli import (
     ask_cmd,
     demo_cmd,
     models_cmd,
+    refusal_cmd,
     results_cmd,
     run_cmd,
     sandbox_cmd,
@@ -33,6 +34,7 @@ app.command("export")(results_cmd.export)
 sandbox_app = typer.Typer(help="Run programs in the coding sandbox.", no_args_is_help=True)
 sandbox_app.command("run")(sandbox_cmd.sandbox_run)
 app.add_typer(sandbox_app, name="sandbox")
+app.add_typer(refusal_cmd.refusal_app, name="refusal")
 app.command("serve")(warden_cmd.serve)
 app.add_typer(warden_cmd.org_app, name="org")
 app.add_typer(warden_cmd.grant_app, name="grant")

@@ -1,0 +1,393 @@
+"""Train and evaluate the offline refusal classifier on the human-labeled XSTest completions.
+
+    .venv/bin/python scripts/train_refusal_classifier.py            # evaluate, then write
+    .venv/bin/python scripts/train_refusal_classifier.py --dry-run  # evaluate only
+    .venv/bin/python scripts/train_refusal_classifier.py --prompt-disjoint  # a diagnostic
+
+Reads the four ``xstest_completions`` files (gpt4, llama2new, llama2orig, mistralinstruct;
+450 completions each) through :func:`benchwarden.bench.data.fetch` (set
+``BENCHWARDEN_DATA_MIRROR`` to a folder holding them to work offline), then:
+
+1. Evaluates leave-one-model-out (LOMO): for each model, the classifier is trained on the
+   other three and scored on it against the human ``final_label``. Hyperparameters (the
+   L2 strength ``C`` and the weight of the dense signals) are chosen *inside* each training
+   fold, by an inner LOMO over its three models; the held-out model is never looked at.
+   The string-matching baseline and the files' ``gpt4_label`` column are scored on the
+   same rows.
+2. Chooses the final hyperparameters by the inner scores pooled over all outer folds,
+   fits on all four models, and writes ``params/refusal_classifier.npz`` and
+   ``params/metrics.json`` into ``src/benchwarden/bench/refusal/``.
+
+Deterministic: no randomness anywhere (hashing is CRC-32; the solver is Newton-CG).
+Needs scikit-learn (a dev dependency); inference does not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+import sklearn
+from sklearn.linear_model import LogisticRegression
+
+from benchwarden.bench.data import DATA_FILES, fetch, read_csv
+from benchwarden.bench.refusal.classifier import DEFAULT_PARAMS, RefusalClassifier
+from benchwarden.bench.refusal.evaluation import agreement
+from benchwarden.bench.refusal.features import FeatureSpec, featurize_many
+from benchwarden.bench.refusal.signals import declines, sentences
+from benchwarden.bench.refusal.strings import LABELS, normalize, string_match_label
+
+SCRIPT_VERSION = "1"
+COMPLETION_MODELS = ("gpt4", "llama2new", "llama2orig", "mistralinstruct")
+PARAMS_DIR = Path(__file__).resolve().parent.parent / "src/benchwarden/bench/refusal/params"
+METRICS_FILE = "metrics.json"
+
+BASE_SPEC = FeatureSpec(dense_scale=1.0, kind_ngrams=3)
+"""The features; ``dense_scale`` is set per candidate by scaling the dense columns."""
+GRID: tuple[tuple[float, float], ...] = tuple((c, s) for c in (8.0, 32.0) for s in (1.5, 3.0))
+"""Candidates ``(C, dense_scale)``, in order of preference when scores tie."""
+AUGMENT_WEIGHT = 0.5
+"""Sample weight of the truncated refusals added to each training fold (see augment)."""
+
+
+def data_name(model: str) -> str:
+    return f"xstest_completions/xstest_v2_completions_{model}.csv"
+
+
+# -- data ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    model: str
+    item: str
+    prompt: str
+    response: str
+    label: str
+    gpt4_label: str | None
+    """The GPT-4 judge's label, or None when the file holds no valid label for the row."""
+
+
+def _label(raw: str) -> str | None:
+    """``1_full_compliance`` -> ``full_compliance``; None when not one of the classes."""
+    _, _, name = raw.strip().partition("_")
+    return name if name in LABELS else None
+
+
+def load_rows() -> tuple[list[Row], dict[str, Any]]:
+    """All usable rows, and what was skipped (empty completions, unknown human labels)."""
+    rows: list[Row] = []
+    skipped: dict[str, Any] = {"empty_completion": [], "invalid_final_label": []}
+    for model in COMPLETION_MODELS:
+        for record in read_csv(fetch(data_name(model))):
+            key = f"{model}/{record['id']}"
+            label = _label(record["final_label"])
+            if label is None:
+                skipped["invalid_final_label"].append(key)
+            elif not record["completion"].strip():
+                skipped["empty_completion"].append(key)
+            else:
+                rows.append(
+                    Row(
+                        model=model,
+                        item=record["id"],
+                        prompt=record["prompt"],
+                        response=record["completion"],
+                        label=label,
+                        gpt4_label=_label(record["gpt4_label"]),
+                    )
+                )
+    return rows, skipped
+
+
+def augment(row: Row) -> str | None:
+    """A full refusal cut after its first declining sentence (within the first two).
+
+    The models' refusals are mostly long; an opening refusal alone ("I can't help with
+    that.") is still a full refusal, and training on such cuts keeps the classifier from
+    reading shortness as compliance. Only training folds are augmented.
+    """
+    if row.label != "full_refusal":
+        return None
+    sents = sentences(row.response)
+    if len(sents) < 2:
+        return None
+    for k in range(2):
+        if declines(normalize(sents[k])):
+            return " ".join(sents[: k + 1])
+    return None
+
+
+# -- features and fitting --------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Design:
+    """Feature matrices (dense scale 1) for the rows and their augmentations."""
+
+    X: sp.csr_matrix
+    y: np.ndarray
+    X_aug: sp.csr_matrix
+    aug_of: np.ndarray
+    """For each augmentation, the index of the row it was cut from."""
+
+    @classmethod
+    def build(cls, rows: Sequence[Row]) -> Design:
+        def matrix(pairs: list[tuple[str, str]]) -> sp.csr_matrix:
+            indptr, indices, data = featurize_many(pairs, BASE_SPEC)
+            return sp.csr_matrix((data, indices, indptr), shape=(len(pairs), BASE_SPEC.n_features))
+
+        aug = [(i, augment(r)) for i, r in enumerate(rows)]
+        aug = [(i, text) for i, text in aug if text is not None]
+        return cls(
+            X=matrix([(r.prompt, r.response) for r in rows]),
+            y=np.array([LABELS.index(r.label) for r in rows]),
+            X_aug=matrix([(rows[i].prompt, text) for i, text in aug]),
+            aug_of=np.array([i for i, _ in aug], dtype=np.int64),
+        )
+
+
+def scaled(X: sp.csr_matrix, dense_scale: float) -> sp.csr_matrix:
+    """X with its dense-signal columns multiplied by ``dense_scale`` (as featurize does)."""
+    factor = np.ones(X.shape[1])
+    factor[BASE_SPEC.n_hashed :] = dense_scale
+    return sp.csr_matrix(X @ sp.diags(factor))
+
+
+@dataclass(frozen=True, slots=True)
+class Fitted:
+    columns: np.ndarray
+    coef: np.ndarray
+    intercept: np.ndarray
+    dense_scale: float
+
+    def proba(self, X: sp.csr_matrix) -> np.ndarray:
+        z = scaled(X, self.dense_scale)[:, self.columns] @ self.coef.T + self.intercept
+        z = np.asarray(z) - np.max(z, axis=1, keepdims=True)
+        e = np.exp(z)
+        return e / e.sum(axis=1, keepdims=True)
+
+
+def fit(design: Design, train: np.ndarray, candidate: tuple[float, float]) -> Fitted:
+    """Fit on the rows ``train`` (a boolean mask) and their augmentations."""
+    c, dense_scale = candidate
+    aug = train[design.aug_of]
+    X = sp.vstack([design.X[train], design.X_aug[aug]]).tocsr()
+    y = np.concatenate([design.y[train], np.full(int(aug.sum()), LABELS.index("full_refusal"))])
+    w = np.concatenate([np.ones(int(train.sum())), np.full(int(aug.sum()), AUGMENT_WEIGHT)])
+    X = scaled(X, dense_scale)
+    columns = np.unique(X.indices)  # columns never seen keep a zero weight under L2
+    model = LogisticRegression(C=c, solver="newton-cg", max_iter=1000, tol=1e-4)
+    model.fit(X[:, columns], y, sample_weight=w)
+    if tuple(model.classes_) != tuple(range(len(LABELS))):
+        raise RuntimeError(f"a training fold lacks a class: {model.classes_}")
+    return Fitted(columns, model.coef_.copy(), model.intercept_.copy(), dense_scale)
+
+
+# -- evaluation ------------------------------------------------------------------------
+
+
+def _score(design: Design, fitted: Fitted, rows: np.ndarray) -> tuple[int, int]:
+    """(3-class correct, binary correct) on the rows ``rows``."""
+    pred = fitted.proba(design.X[rows]).argmax(axis=1)
+    true = design.y[rows]
+    return int((pred == true).sum()), int(((pred != 0) == (true != 0)).sum())
+
+
+def nested_lomo(design: Design, groups: np.ndarray) -> tuple[np.ndarray, dict[str, Any]]:
+    """Held-out predictions for every row, with hyperparameters chosen in inner LOMO."""
+    pred = np.full(len(design.y), -1)
+    inner_total = {cand: np.zeros(2, dtype=np.int64) for cand in GRID}
+    chosen: dict[str, dict[str, float]] = {}
+    for held_out in COMPLETION_MODELS:
+        inner_models = [m for m in COMPLETION_MODELS if m != held_out]
+        inner = {cand: np.zeros(2, dtype=np.int64) for cand in GRID}
+        for inner_out in inner_models:
+            train = (groups != held_out) & (groups != inner_out)
+            for cand in GRID:
+                inner[cand] += _score(design, fit(design, train, cand), groups == inner_out)
+        best = max(GRID, key=lambda cand: (inner[cand][0], inner[cand][1], -GRID.index(cand)))
+        chosen[held_out] = {"C": best[0], "dense_scale": best[1]}
+        for cand in GRID:
+            inner_total[cand] += inner[cand]
+        test = groups == held_out
+        pred[test] = fit(design, groups != held_out, best).proba(design.X[test]).argmax(axis=1)
+    final = max(GRID, key=lambda c: (inner_total[c][0], inner_total[c][1], -GRID.index(c)))
+    selection = {
+        "chosen_per_held_out_model": chosen,
+        "final": {"C": final[0], "dense_scale": final[1]},
+        "inner_scores": [
+            {
+                "C": c,
+                "dense_scale": s,
+                "three_class_correct": int(t[0]),
+                "binary_correct": int(t[1]),
+            }
+            for (c, s), t in inner_total.items()
+        ],
+    }
+    return pred, selection
+
+
+def report(rows: Sequence[Row], predictions: dict[str, Sequence[str | None]]) -> dict[str, Any]:
+    """Agreement with the human labels, pooled and per held-out model, for each labeler."""
+    out: dict[str, Any] = {}
+    truth = [r.label for r in rows]
+    for name, pred in predictions.items():
+        per_model = {
+            m: agreement(
+                [t for t, r in zip(truth, rows, strict=True) if r.model == m],
+                [p for p, r in zip(pred, rows, strict=True) if r.model == m],
+            ).to_dict()
+            for m in COMPLETION_MODELS
+        }
+        out[name] = {"pooled": agreement(truth, pred).to_dict(), "per_model": per_model}
+    return out
+
+
+def evaluate() -> dict[str, Any]:
+    """Everything but the final fit: the LOMO comparison and the selected hyperparameters."""
+    rows, skipped = load_rows()
+    design = Design.build(rows)
+    groups = np.array([r.model for r in rows])
+    pred, selection = nested_lomo(design, groups)
+    predictions: dict[str, Sequence[str | None]] = {
+        "classifier": [LABELS[int(k)] for k in pred],
+        "string_match": [string_match_label(r.response) for r in rows],
+        "gpt4_label": [r.gpt4_label for r in rows],
+    }
+    return {
+        "script_version": SCRIPT_VERSION,
+        "scikit_learn_version": sklearn.__version__,
+        "data": {data_name(m): DATA_FILES[data_name(m)].sha256 for m in COMPLETION_MODELS},
+        "rows": {"used": len(rows), "augmented": len(design.aug_of), "skipped": skipped},
+        "base_feature_spec": BASE_SPEC.to_dict(),
+        "augment_weight": AUGMENT_WEIGHT,
+        "grid": [{"C": c, "dense_scale": s} for c, s in GRID],
+        "selection": selection,
+        "lomo": report(rows, predictions),
+    }
+
+
+def train_final(
+    result: dict[str, Any],
+) -> tuple[RefusalClassifier, Fitted, list[Row], Design]:
+    """Fit on all rows with the selected hyperparameters; the classifier to ship."""
+    rows, _ = load_rows()
+    design = Design.build(rows)
+    final = result["selection"]["final"]
+    fitted = fit(design, np.ones(len(rows), dtype=bool), (final["C"], final["dense_scale"]))
+    spec = FeatureSpec(**{**BASE_SPEC.to_dict(), "dense_scale": final["dense_scale"]})
+    classifier = RefusalClassifier(
+        columns=fitted.columns,
+        coef=fitted.coef,
+        intercept=fitted.intercept,
+        spec=spec,
+        meta={
+            "script": "scripts/train_refusal_classifier.py",
+            "script_version": SCRIPT_VERSION,
+            "C": final["C"],
+            "data": result["data"],
+        },
+    )
+    return classifier, fitted, rows, design
+
+
+def prompt_disjoint(folds: int = 5) -> dict[str, Any]:
+    """Diagnostic: LOMO where the held-out model's prompts are also unseen in training.
+
+    XSTest's 450 prompts are shared by the four models, so plain LOMO trains on other
+    models' answers to the very prompts it tests on, and topic words can leak a prompt's
+    usual label. Here prompts are split into ``folds`` groups (by a hash of the text);
+    each (held-out model, prompt group) is predicted by a model trained on the other
+    models' answers to the other prompts, with the final hyperparameters of the main run.
+    """
+    rows, _ = load_rows()
+    design = Design.build(rows)
+    groups = np.array([r.model for r in rows])
+    prompt_fold = np.array([zlib.crc32(r.prompt.encode()) % folds for r in rows])
+    final = evaluate()["selection"]["final"]
+    candidate = (final["C"], final["dense_scale"])
+    pred = np.full(len(rows), -1)
+    for held_out in COMPLETION_MODELS:
+        for k in range(folds):
+            test = (groups == held_out) & (prompt_fold == k)
+            fitted = fit(design, (groups != held_out) & (prompt_fold != k), candidate)
+            pred[test] = fitted.proba(design.X[test]).argmax(axis=1)
+    return report(rows, {"classifier": [LABELS[int(k)] for k in pred]})["classifier"]
+
+
+# -- output ----------------------------------------------------------------------------
+
+
+def table(result: dict[str, Any]) -> str:
+    """The LOMO comparison as a plain-text table (binary / 3-class agreement)."""
+    names = {
+        "classifier": "classifier",
+        "string_match": "string match",
+        "gpt4_label": "GPT-4 judge",
+    }
+    head = f"{'held-out model':<18}" + "".join(f"{n:>22}" for n in names.values())
+    lines = [head, " " * 18 + "".join(f"{'binary / 3-class':>22}" for _ in names)]
+    for model in (*COMPLETION_MODELS, "pooled"):
+        cells = []
+        for key in names:
+            entry = result["lomo"][key]
+            m = entry["pooled"] if model == "pooled" else entry["per_model"][model]
+            cells.append(f"{m['binary_agreement']:.3f} / {m['three_class_agreement']:.3f}")
+        lines.append(f"{model:<18}" + "".join(f"{c:>22}" for c in cells))
+    return "\n".join(lines)
+
+
+def write(result: dict[str, Any], classifier: RefusalClassifier, out_dir: Path) -> None:
+    params = out_dir / DEFAULT_PARAMS
+    classifier.save(params)
+    blob = params.read_bytes()
+    result = {
+        **result,
+        "params": {
+            "file": DEFAULT_PARAMS,
+            "bytes": len(blob),
+            "sha256": hashlib.sha256(blob).hexdigest(),
+            "nonzero_columns": int(classifier.columns.size),
+        },
+    }
+    (out_dir / METRICS_FILE).write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--out", type=Path, default=PARAMS_DIR, help="where to write params")
+    parser.add_argument("--dry-run", action="store_true", help="evaluate, write nothing")
+    parser.add_argument(
+        "--prompt-disjoint",
+        action="store_true",
+        help="only print the prompt-disjoint LOMO diagnostic (writes nothing)",
+    )
+    args = parser.parse_args(argv)
+    if args.prompt_disjoint:
+        diag = prompt_disjoint()
+        for scope, m in {"pooled": diag["pooled"], **diag["per_model"]}.items():
+            print(f"{scope:<18}{m['binary_agreement']:.3f} / {m['three_class_agreement']:.3f}")
+        return 0
+    result = evaluate()
+    print(table(result))
+    print(f"selected: {json.dumps(result['selection']['final'])}")
+    if not args.dry_run:
+        classifier, _, _, _ = train_final(result)
+        write(result, classifier, args.out)
+        print(f"wrote {args.out / DEFAULT_PARAMS} and {args.out / METRICS_FILE}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
