@@ -30,6 +30,9 @@ from benchwarden.bench.sandbox.execute import _UID_BASE
 ROOT = Path(__file__).resolve().parents[3]
 QUICK = SandboxLimits(cpu_seconds=1, wall_seconds=4)
 SMALL_OUTPUT = SandboxLimits(cpu_seconds=2, max_output_bytes=100_000)
+# CPU-limit attacks get a long wall limit so a loaded machine cannot turn them into wall timeouts.
+CPU_ONLY = SandboxLimits(cpu_seconds=1, wall_seconds=30)
+MEMORY_ONLY = SandboxLimits(cpu_seconds=20, wall_seconds=40, memory_mb=256)
 
 
 @dataclass
@@ -86,7 +89,7 @@ def _no_secret(result: ExecResult, host: Host) -> None:
 
 def _cpu_timeout(result: ExecResult, host: Host) -> None:
     assert result.verdict == "timeout", result
-    assert 0.7 <= result.cpu_seconds <= 2.5 and result.wall_seconds < 4
+    assert 0.7 <= result.cpu_seconds <= 2.5 and result.wall_seconds < 30
 
 
 def _wall_timeout(result: ExecResult, host: Host) -> None:
@@ -190,8 +193,10 @@ ATTACKS: dict[str, Attack] = {
     "memory_bomb": Attack(
         "x = []\nwhile True:\n    x.append(bytearray(10 << 20))\n",
         verdict("memory"),
+        # Plenty of CPU so only the memory limit can stop it, even on a loaded machine.
+        MEMORY_ONLY,
     ),
-    "one_huge_allocation": Attack("x = bytearray(8 << 30)\n", verdict("memory")),
+    "one_huge_allocation": Attack("x = bytearray(8 << 30)\n", verdict("memory"), MEMORY_ONLY),
     "huge_output": Attack("while True:\n    print('x' * 10000)\n", _output_limit, SMALL_OUTPUT),
     "huge_stderr": Attack(
         "import sys\nwhile True:\n    sys.stderr.write('y' * 10000)\n", _output_limit, SMALL_OUTPUT
@@ -207,7 +212,7 @@ ATTACKS: dict[str, Attack] = {
         ok_with("stopped True"),
         SandboxLimits(cpu_seconds=5, max_output_bytes=1 << 20),
     ),
-    "infinite_loop": Attack("while True:\n    pass\n", _cpu_timeout),
+    "infinite_loop": Attack("while True:\n    pass\n", _cpu_timeout, CPU_ONLY),
     "sleep_past_the_wall_limit": Attack("import time\ntime.sleep(3600)\n", _wall_timeout),
     "ignore_sigterm_and_sigxcpu": Attack(
         "import signal\n"
@@ -215,6 +220,7 @@ ATTACKS: dict[str, Attack] = {
         "    signal.signal(s, signal.SIG_IGN)\n"
         "while True:\n    pass\n",
         _cpu_timeout,
+        CPU_ONLY,
     ),
     "kill_the_parent": Attack(
         "import os, signal\n"
@@ -234,7 +240,9 @@ ATTACKS: dict[str, Attack] = {
         "import os, time\nos.close(1)\nos.close(2)\ntime.sleep(0.5)\n", verdict("ok")
     ),
     "close_stdout_and_spin": Attack(
-        "import os\nos.close(1)\nos.close(2)\nwhile True:\n    pass\n", _cpu_timeout
+        "import os\nos.close(1)\nos.close(2)\nwhile True:\n    pass\n",
+        _cpu_timeout,
+        CPU_ONLY,
     ),
     "stop_itself": Attack(
         "import os, signal\nos.kill(os.getpid(), signal.SIGSTOP)\nprint('resumed')\n",
