@@ -468,3 +468,24 @@ def test_postgresql_results_database(tmp_path: Path, upstream: MockUpstream, pg_
     }
     exported = cli("export", "pg-run", "--db", pg_url, "--format", "jsonl")
     assert len(exported.stdout.splitlines()) == 2 * (12 + 8)
+
+
+def test_judge_whose_terms_refuse_the_purpose_calls_nothing(
+    tmp_path: Path, upstream: MockUpstream
+) -> None:
+    config = write_config(tmp_path / "models.toml", upstream.base_url)
+    with config.open("a") as f:
+        f.write(
+            '[models."strict-judge"]\nprovider = "openai"\n'
+            f'base_url = "{upstream.base_url}/v1"\nmodel = "judge"\n'
+            'purposes = ["safety-evaluation"]\n'
+        )
+    db = tmp_path / "r.db"
+    base = ["run", "-s", "smoke", "-m", "mock-a", "--config", str(config), "--db", str(db)]
+    refused = cli(*base, "--judge", "strict-judge", "--run-id", "j1")
+    assert refused.returncode == 1
+    assert "strict-judge" in refused.stderr and "benchmarking" in refused.stderr
+    assert upstream.stats.requests == 0
+    unknown = cli(*base, "--judge", "no-such-judge", "--run-id", "j2")
+    assert unknown.returncode == 1 and "judge" in unknown.stderr
+    assert upstream.stats.requests == 0

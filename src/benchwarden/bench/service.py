@@ -47,6 +47,9 @@ class RunRequest:
     max_cost: float | None = None
     use_cache: bool = True
     command: str = ""
+    # Judge models (``--judge``): suites that judge answers (writing, safety) use them.
+    # Not part of the run's identity: judges may be added when a run is resumed.
+    judges: Sequence[str] = ()
 
     def identity(self) -> dict[str, Any]:
         """What must match for the same --run-id to be a resume of the same run."""
@@ -72,6 +75,7 @@ class PreparedRun:
     items: dict[str, list[Item]]
     plan: dict[str, list[Any]]
     already_done: dict[str, int]
+    judge_specs: dict[str, ModelSpec] = field(default_factory=dict)
 
 
 def new_run_id() -> str:
@@ -99,7 +103,14 @@ def prepare(store: Store, request: RunRequest, configured: dict[str, ModelSpec])
         specs = {name: resolve(name, configured) for name in request.models}
     except ModelError as exc:
         raise RunRefused(str(exc)) from exc
-    check_purpose(list(specs.values()), request.purpose)
+    if len(set(request.judges)) != len(request.judges):
+        raise RunRefused("a judge is named twice; name each judge once")
+    try:
+        judge_specs = {name: resolve(name, configured) for name in request.judges}
+    except ModelError as exc:
+        raise RunRefused(f"judge: {exc}") from exc
+    # A judge is called for the run's purpose too, so its terms must permit it.
+    check_purpose([*specs.values(), *judge_specs.values()], request.purpose)
     suites: dict[str, Suite] = {}
     items: dict[str, list[Item]] = {}
     for name in request.suites:
@@ -135,6 +146,7 @@ def prepare(store: Store, request: RunRequest, configured: dict[str, ModelSpec])
                 "endpoints": {
                     n: s.base_url or f"local:{s.upstream_model}" for n, s in specs.items()
                 },
+                "judges": list(judge_specs),
             },
             command=request.command,
             benchwarden_version=__version__,
@@ -145,7 +157,11 @@ def prepare(store: Store, request: RunRequest, configured: dict[str, ModelSpec])
     already = {m: total[m] - len(plan[m]) for m in specs}
     if existing is None:
         store.create_run(run)
-    return PreparedRun(run, existing is not None, specs, suites, items, plan, already)
+    elif judge_specs and list(judge_specs) != existing.settings.get("judges"):
+        settings = {**existing.settings, "judges": list(judge_specs)}
+        store.update_run(run_id, settings=settings)
+        run = store.get_run(run_id) or run
+    return PreparedRun(run, existing is not None, specs, suites, items, plan, already, judge_specs)
 
 
 async def execute(

@@ -60,6 +60,13 @@ def run(
         ),
     ] = None,
     cache: Annotated[bool, typer.Option(help="Reuse cached answers to identical requests.")] = True,
+    judge: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--judge",
+            help="Judge model (repeatable): judges writing pairs and safety answers.",
+        ),
+    ] = None,
     config: ConfigOption = None,
     db: DbOption = None,
 ) -> None:
@@ -81,6 +88,7 @@ def run(
         max_tokens_budget=max_tokens,
         max_cost=max_cost,
         use_cache=cache,
+        judges=tuple(judge or ()),
         command=shlex.join(["benchwarden", *sys.argv[1:]]),
     )
     configured = configured_models(config)
