@@ -30,6 +30,16 @@ _AUDIT = schema.warden_audit
 _HEAD = schema.warden_audit_head
 _FIELDS = tuple(f.name for f in dataclasses.fields(AuditRow))
 
+# Built once: every request appends, and building statements per call cost more than
+# executing them.
+_LOCK_HEAD = sa.select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == 1).with_for_update()
+_INSERT = sa.insert(_AUDIT)
+_MOVE_HEAD = (
+    sa.update(_HEAD)
+    .where(_HEAD.c.id == 1)
+    .values(seq=sa.bindparam("new_seq"), hash=sa.bindparam("new_hash"))
+)
+
 
 def _row(mapping: Any) -> AuditRow:
     return AuditRow(**{name: mapping[name] for name in _FIELDS})
@@ -45,9 +55,7 @@ class AuditLog:
         if not entries:
             return []
         with self._guard.errors("append to the audit chain"):
-            head = conn.execute(
-                sa.select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == 1).with_for_update()
-            ).first()
+            head = conn.execute(_LOCK_HEAD).first()
             if head is None:
                 # The head row was deleted: continue from the last record, and recreate it.
                 # (verify reports the missing head; appending must not stop the service.)
@@ -63,8 +71,9 @@ class AuditLog:
                 row = seal(entry, seq + 1, prev)
                 rows.append(row)
                 seq, prev = row.seq, row.hash
-            conn.execute(sa.insert(_AUDIT), [dataclasses.asdict(r) for r in rows])
-            conn.execute(sa.update(_HEAD).where(_HEAD.c.id == 1).values(seq=seq, hash=prev))
+            # Shallow field copies: dataclasses.asdict deep-copies every detail dict.
+            conn.execute(_INSERT, [{n: getattr(r, n) for n in _FIELDS} for r in rows])
+            conn.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": prev})
         return rows
 
     @contextmanager

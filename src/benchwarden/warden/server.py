@@ -15,12 +15,17 @@ from starlette.applications import Starlette
 
 
 def _config(app: Starlette, host: str, port: int, log_level: str) -> uvicorn.Config:
-    # Access logs hold method, path and status only: keys travel in headers, never paths.
+    # No access log: every decision is already in the audit chain, and writing a log
+    # line per request cost ~5% of the request. uvloop and httptools when installed
+    # (uvicorn[standard]); h11 spent ~10% of a request parsing.
     return uvicorn.Config(
         app,
         host=host,
         port=port,
         log_level=log_level,
+        access_log=False,
+        loop="auto",
+        http="auto",
         lifespan="on",
         timeout_graceful_shutdown=10,
     )
@@ -57,7 +62,9 @@ class BackgroundServer:
 
     def _serve(self) -> None:
         try:
-            asyncio.run(self._server.serve(sockets=[self._socket]))
+            loop_factory = self._server.config.get_loop_factory()
+            with asyncio.Runner(loop_factory=loop_factory) as runner:
+                runner.run(self._server.serve(sockets=[self._socket]))
         except BaseException as exc:  # surfaced by start()
             self._error = exc
 
