@@ -119,8 +119,8 @@ class AnthropicTransport(HttpTransportBase):
         stop_reason: str | None = None
         async with self._open_stream(
             "/v1/messages", self._payload(request, True), timeout_s, request.purpose
-        ) as response:
-            async for event, data in iter_sse(response):
+        ) as lines:
+            async for event, data in iter_sse(lines):
                 try:
                     payload = json.loads(data)
                 except ValueError as exc:

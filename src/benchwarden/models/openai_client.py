@@ -142,8 +142,8 @@ class OpenAITransport(HttpTransportBase):
         usage: Usage | None = None
         async with self._open_stream(
             path, self._payload(request, mode, True), timeout_s, request.purpose
-        ) as response:
-            async for _event, data in iter_sse(response):
+        ) as lines:
+            async for _event, data in iter_sse(lines):
                 if data.strip() == "[DONE]":
                     break
                 try:

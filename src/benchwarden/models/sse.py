@@ -1,16 +1,14 @@
-"""Server-sent events from an httpx response, as (event, data) pairs."""
+"""Server-sent events from a response's lines, as (event, data) pairs."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-import httpx2 as httpx
 
-
-async def iter_sse(response: httpx.Response) -> AsyncIterator[tuple[str | None, str]]:
+async def iter_sse(lines: AsyncIterator[str]) -> AsyncIterator[tuple[str | None, str]]:
     event: str | None = None
     data: list[str] = []
-    async for line in response.aiter_lines():
+    async for line in lines:
         if not line:
             if data:
                 yield event, "\n".join(data)
