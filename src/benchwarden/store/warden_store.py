@@ -20,7 +20,7 @@ from sqlalchemy.engine import URL, Connection, Engine
 
 from benchwarden.store import schema
 from benchwarden.store.audit_store import AuditLog
-from benchwarden.store.engine import write_transaction
+from benchwarden.store.engine import SINGLE_READ_OPTION, write_transaction
 from benchwarden.store.guard import Guard
 from benchwarden.store.migrate import open_engine
 from benchwarden.store.warden_records import Access, GrantRecord, KeyRecord, OrgRecord
@@ -234,6 +234,7 @@ class WardenStore:
         """The key, its organization and that organization's grant for ``model``, in one
         SELECT by primary key; None when no key has this id."""
         with self._guard.errors("read the key"), self._engine.connect() as conn:
+            conn = conn.execution_options(**{SINGLE_READ_OPTION: True})
             row = conn.execute(_ACCESS, {"key_id": key_id, "model": model}).first()
         if row is None:
             return None
