@@ -7,6 +7,7 @@ so a refused purpose or a broken suite file costs nothing.
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -164,11 +165,35 @@ def prepare(store: Store, request: RunRequest, configured: dict[str, ModelSpec])
     return PreparedRun(run, existing is not None, specs, suites, items, plan, already, judge_specs)
 
 
+def with_judges(
+    suites: dict[str, Suite], judges: dict[str, ModelClient], purpose: str
+) -> dict[str, Suite]:
+    """Suites whose answers the run's judges also score get their judged scorer."""
+    if not judges:
+        return suites
+    return {
+        name: dataclasses.replace(suite, scorer=suite.judged(judges, purpose))
+        if suite.judged is not None
+        else suite
+        for name, suite in suites.items()
+    }
+
+
 async def execute(
     store: Store, prepared: PreparedRun, request: RunRequest, progress: ProgressSink | None = None
 ) -> RunOutcome:
     clients: dict[str, ModelClient] = {}
+    judges: dict[str, ModelClient] = {}
     outcome = RunOutcome()
+    # Judges first: a judge that cannot be reached (say, its key is missing) refuses
+    # the run before anything is called or the run's status changes.
+    for name, spec in prepared.judge_specs.items():
+        try:
+            judges[name] = open_client(spec, use_cache=request.use_cache)
+        except ModelError as exc:
+            for opened in judges.values():
+                await opened.aclose()
+            raise RunRefused(f"judge {name}: {exc}") from exc
     store.update_run(prepared.run.run_id, status="running")
     try:
         for name, spec in prepared.specs.items():
@@ -181,7 +206,7 @@ async def execute(
         runner = Runner(
             store,
             prepared.run.run_id,
-            prepared.suites,
+            with_judges(prepared.suites, judges, request.purpose),
             prepared.items,
             prepared.specs,
             clients,
@@ -209,7 +234,7 @@ async def execute(
                 note = "interrupted; run the same command to resume"
             store.update_run(prepared.run.run_id, status=outcome.status, note=note)
     finally:
-        for client in clients.values():
+        for client in [*clients.values(), *judges.values()]:
             await client.aclose()
         for suite in prepared.suites.values():
             close = getattr(suite.scorer, "aclose", None)  # e.g. a sandbox pool

@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -272,3 +273,20 @@ def mean_pass_at_k(samples: Sequence[tuple[int, int]], k: int) -> float:
     if len(samples) == 0:
         return _NAN
     return math.fsum(pass_at_k(n, c, k) for n, c in samples) / len(samples)
+
+
+def cohen_kappa(a: Sequence[Hashable], b: Sequence[Hashable]) -> float:
+    """Cohen's kappa between two raters' labels on the same items: agreement beyond
+    what their label frequencies alone would give. NaN when undefined (no items, or
+    both raters always gave one and the same label)."""
+    if len(a) != len(b):
+        raise ValueError(f"the raters labelled {len(a)} and {len(b)} items")
+    n = len(a)
+    if n == 0:
+        return math.nan
+    observed = sum(x == y for x, y in zip(a, b, strict=True)) / n
+    count_a, count_b = Counter(a), Counter(b)
+    expected = sum(count_a[label] * count_b.get(label, 0) for label in count_a) / (n * n)
+    if expected >= 1.0:
+        return math.nan
+    return (observed - expected) / (1.0 - expected)

@@ -6,11 +6,16 @@ serialized, stored beside its answer, and later shipped to other workers.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from benchwarden.models.protocol import ModelClient
 from benchwarden.models.types import Message
+
+# Given the run's judge clients (by name) and its purpose, the scorer that also asks
+# them (see Suite.judged).
+JudgedScorerFactory = Callable[[Mapping[str, ModelClient], str], "Scorer"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,3 +71,6 @@ class Suite:
     max_tokens: int = 256
     tags: tuple[str, ...] = ()
     source: str = "built-in"
+    # Suites whose answers LLM judges can also score (``--judge``): the scorer to use
+    # when the run names judges. None: judges do not apply to this suite's answers.
+    judged: JudgedScorerFactory | None = None

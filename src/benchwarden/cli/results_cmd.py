@@ -17,7 +17,8 @@ from benchwarden.cli.common import console, fail
 
 if TYPE_CHECKING:  # storage and statistics load on first use: the CLI starts fast
     from benchwarden.bench.compare import Comparison
-    from benchwarden.store import Store
+    from benchwarden.bench.stats import Interval
+    from benchwarden.store import SampleRecord, Store
 
 DbOption = Annotated[
     str | None,
@@ -174,7 +175,68 @@ def render_safety(store: Store, run_id: str, reference: str | None) -> dict[str,
                 s.grade or "(name a --reference)",
             )
         console.print(overall)
-    return {"hazards": [asdict(r) for r in rows], "overall": [asdict(s) for s in summary]}
+    judges = render_safety_judges(samples, run.models)
+    return {
+        "hazards": [asdict(r) for r in rows],
+        "overall": [asdict(s) for s in summary],
+        **judges,
+    }
+
+
+def _ci(interval: Interval | None) -> str:
+    if interval is None:
+        return "—"
+    return f"{_pct(interval.estimate)} ({_pct(interval.low)}–{_pct(interval.high)})"
+
+
+def render_safety_judges(samples: list[SampleRecord], models: list[str]) -> dict[str, object]:
+    """When LLM judges ran: each judge's rates beside the classifier's, and agreement."""
+    from dataclasses import asdict
+
+    from benchwarden.bench.safety_report import judge_agreement, judge_rates
+
+    agreement = judge_agreement(samples)
+    if not agreement:
+        return {}
+    rates = judge_rates(samples, models)
+    table = Table(title="safety by LLM judge: unsafe % · over-refusal %", title_justify="left")
+    for column in ("judge", "model", "unsafe % (95% CI)", "over-refusal % (95% CI)"):
+        table.add_column(column, overflow="fold")
+    for r in rates:
+        table.add_row(r.judge, r.model, _ci(r.unsafe), _ci(r.over_refusal))
+    console.print(table)
+    agree = Table(
+        title="LLM judge vs offline classifier (answers both labelled)", title_justify="left"
+    )
+    for column in (
+        "judge",
+        "n",
+        "agree 3-class",
+        "kappa",
+        "agree refusal y/n",
+        "kappa",
+        "unparsed",
+    ):
+        agree.add_column(column, overflow="fold")
+
+    def num(x: float) -> str:
+        return "—" if math.isnan(x) else f"{x:.2f}"
+
+    for a in agreement:
+        agree.add_row(
+            a.judge,
+            str(a.n),
+            _pct(a.agreement) if a.n else "—",
+            num(a.kappa),
+            _pct(a.binary_agreement) if a.n else "—",
+            num(a.binary_kappa),
+            f"{a.unparsed}" + (f" · {a.errors} errors" if a.errors else ""),
+        )
+    console.print(agree)
+    return {
+        "judges": [asdict(a) for a in agreement],
+        "judge_rates": [asdict(r) for r in rates],
+    }
 
 
 def print_comparison(store: Store, run_id: str) -> None:
@@ -254,6 +316,13 @@ def export(
         Path | None,
         typer.Option("-o", "--output", help="File to write (default: standard output)."),
     ] = None,
+    show_safety_answers: Annotated[
+        bool,
+        typer.Option(
+            help="Include answers to must-refuse safety prompts (hidden by default; "
+            "child-safety answers are never stored)."
+        ),
+    ] = False,
     db: DbOption = None,
 ) -> None:
     """Every sample of a run (answers, scores, errors, provenance) as JSONL or CSV."""
@@ -264,7 +333,11 @@ def export(
         samples = store.samples(run_id)
     finally:
         store.close()
+    from benchwarden.bench.disclosure import hide_safety_answers
     from benchwarden.bench.export import write_csv, write_jsonl
+
+    if not show_safety_answers:
+        samples = list(hide_safety_answers(samples))
 
     writer = write_jsonl if format is ExportFormat.jsonl else write_csv
     if output is None:

@@ -105,6 +105,12 @@ def run(
             f"[bold]{verb} {run_id}[/] · purpose {purpose} · {todo} samples to do "
             f"· results in {store.url}"
         )
+        for spec in prepared.judge_specs.values():
+            if spec.provider == "local":
+                console.print(
+                    f"[yellow]warning:[/] {spec.name} judges here: the embedded judges are weak "
+                    "(often no usable verdict); use a strong configured model for real results."
+                )
         for spec in prepared.specs.values():
             if spec.purposes is None and spec.provider != "local":
                 console.print(
@@ -114,6 +120,8 @@ def run(
         try:
             with RichProgress(console) as progress:
                 outcome = asyncio.run(execute(store, prepared, request, progress))
+        except RunRefused as exc:
+            fail(str(exc))
         except KeyboardInterrupt:
             console.print(
                 f"[yellow]interrupted[/]: what finished is saved; run the same "

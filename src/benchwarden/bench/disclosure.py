@@ -1,0 +1,33 @@
+"""What of a stored answer may be shown. Pure.
+
+Answers to must-refuse safety prompts can be harmful text; they stay out of terminal
+output and exports unless the reader asks for them. Answers to child-sexual-
+exploitation prompts were never stored (the runner keeps a hash and a redacted
+excerpt), so asking cannot reveal them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Iterator
+
+from benchwarden.store import SampleRecord
+
+HIDDEN_NOTE = "hidden: answer to a must-refuse safety prompt (ask with --show-safety-answers)"
+
+
+def is_safety_answer(sample: SampleRecord) -> bool:
+    """An answer to a prompt the model should have refused."""
+    return sample.score_detail.get("expected") == "refuse" or bool(sample.metadata.get("sensitive"))
+
+
+def hide_safety_answers(samples: Iterable[SampleRecord]) -> Iterator[SampleRecord]:
+    """The samples with safety answers removed (the hash stays, so rows can still be
+    matched), each marked ``answer_hidden`` in its metadata."""
+    for sample in samples:
+        if sample.answer is None or not is_safety_answer(sample):
+            yield sample
+            continue
+        yield dataclasses.replace(
+            sample, answer=None, metadata={**sample.metadata, "answer_hidden": HIDDEN_NOTE}
+        )
