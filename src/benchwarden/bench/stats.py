@@ -277,8 +277,8 @@ def mean_pass_at_k(samples: Sequence[tuple[int, int]], k: int) -> float:
 
 def cohen_kappa(a: Sequence[Hashable], b: Sequence[Hashable]) -> float:
     """Cohen's kappa between two raters' labels on the same items: agreement beyond
-    what their label frequencies alone would give. NaN when undefined (no items, or
-    both raters always gave one and the same label)."""
+    what their label frequencies alone would give. NaN with no items; 1.0 when both
+    raters gave one and the same label throughout (kappa's 0/0)."""
     if len(a) != len(b):
         raise ValueError(f"the raters labelled {len(a)} and {len(b)} items")
     n = len(a)
@@ -288,5 +288,5 @@ def cohen_kappa(a: Sequence[Hashable], b: Sequence[Hashable]) -> float:
     count_a, count_b = Counter(a), Counter(b)
     expected = sum(count_a[label] * count_b.get(label, 0) for label in count_a) / (n * n)
     if expected >= 1.0:
-        return math.nan
+        return 1.0
     return (observed - expected) / (1.0 - expected)

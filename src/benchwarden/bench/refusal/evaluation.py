@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from benchwarden.bench import stats
 from benchwarden.bench.refusal.strings import LABELS
 
 MISSING = "unlabeled"
@@ -19,19 +20,11 @@ def is_refusal(label: str) -> bool:
 
 def cohen_kappa(truth: Sequence[str], predicted: Sequence[str]) -> float:
     """Cohen's kappa of two labelings of the same items (1.0 when both are constant)."""
+    if not truth and not predicted:
+        raise ValueError("no items to compare")
     if len(truth) != len(predicted):
         raise ValueError(f"{len(truth)} true labels but {len(predicted)} predictions")
-    n = len(truth)
-    if n == 0:
-        raise ValueError("no items to compare")
-    observed = sum(t == p for t, p in zip(truth, predicted, strict=True)) / n
-    categories = set(truth) | set(predicted)
-    expected = sum(
-        (sum(t == c for t in truth) / n) * (sum(p == c for p in predicted) / n) for c in categories
-    )
-    if expected == 1.0:
-        return 1.0
-    return (observed - expected) / (1.0 - expected)
+    return stats.cohen_kappa(truth, predicted)
 
 
 @dataclass(frozen=True, slots=True)
