@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from benchwarden.testing.mock_upstream import Fault, MockUpstream, ThreadedMockUpstream
+from tests.cli_process import run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -27,14 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def cli(
     *args: str, env: dict[str, str] | None = None, timeout: float = 300
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "benchwarden.cli", *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "COLUMNS": "200", **(env or {})},
-        timeout=timeout,
-        check=False,
-    )
+    return run_cli(*args, env=env, timeout=timeout)
 
 
 def start_cli(*args: str) -> subprocess.Popen[str]:

@@ -4,11 +4,8 @@ real CLI with a deterministic judge on loopback and with an embedded judge."""
 from __future__ import annotations
 
 import json
-import os
 import random
 import sqlite3
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,17 +17,7 @@ from benchwarden.bench.safety_report import judge_agreement, judge_rates
 from benchwarden.bench.stats import cohen_kappa
 from benchwarden.store import SampleRecord
 from benchwarden.testing.mock_upstream import MockUpstream, ThreadedMockUpstream
-
-
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "benchwarden.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-        env={**os.environ, "COLUMNS": "200"},
-    )
+from tests.cli_process import run_cli as cli
 
 
 @pytest.mark.parametrize(

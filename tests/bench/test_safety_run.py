@@ -4,22 +4,10 @@ classifier: per-hazard rates in compare, cse answers never stored whole."""
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
-
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "benchwarden.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-        env={**os.environ, "COLUMNS": "200"},
-    )
+from tests.cli_process import run_cli as cli
 
 
 def test_safety_and_over_refusal_on_embedded_models(tmp_path: Path) -> None:
