@@ -27,28 +27,6 @@ STOP_REASON = {
 }
 
 
-def _blocks_text(value: object, where: str) -> str:
-    """A string, or an array of text blocks (joined); other block types are refused."""
-    if isinstance(value, str):
-        return fields.text(value, where)
-    if not isinstance(value, list):
-        raise invalid(
-            f"Field '{where}' must be a string or an array of content blocks, "
-            f"not {fields.json_type(value)}."
-        )
-    texts = []
-    for i, block in enumerate(value):
-        if not isinstance(block, dict):
-            raise invalid(f"Field '{where}[{i}]' must be an object.")
-        if block.get("type") != "text":
-            raise invalid(
-                f"Field '{where}[{i}].type' must be 'text': only text is served here.",
-                "unsupported",
-            )
-        texts.append(fields.get_text(block, "text", required=True) or "")
-    return "".join(texts)
-
-
 def _messages(data: dict[str, Any]) -> tuple[Message, ...]:
     raw = data.get("messages")
     if raw is None:
@@ -65,7 +43,7 @@ def _messages(data: dict[str, Any]) -> tuple[Message, ...]:
             raise invalid(f"Field '{where}.role' must be 'user' or 'assistant'.")
         if item.get("content") is None:
             raise invalid(f"Field '{where}.content' is required.")
-        content = _blocks_text(item["content"], f"{where}.content")
+        content = fields.text_parts(item["content"], f"{where}.content", parts="content blocks")
         messages.append(Message("user" if role == "user" else "assistant", content))
     return tuple(messages)
 
@@ -80,7 +58,9 @@ def parse_request(data: dict[str, Any]) -> ParsedCall:
         data, "max_tokens", low=1, high=fields.MAX_TOKENS_CAP, required=True
     )
     messages = _messages(data)
-    system = None if data.get("system") is None else _blocks_text(data["system"], "system")
+    system = None
+    if data.get("system") is not None:
+        system = fields.text_parts(data["system"], "system", parts="content blocks")
     thinking = fields.get_object(data, "thinking")
     if thinking is not None and thinking.get("type") not in (None, "disabled"):
         raise invalid("Field 'thinking' is not supported here.", "unsupported")

@@ -157,3 +157,26 @@ def refuse_present(data: Mapping[str, Any], names: tuple[str, ...], what: str) -
     for name in names:
         if data.get(name) not in (None, [], {}):
             raise invalid(f"Field '{name}' is not supported here: {what}.", "unsupported")
+
+
+def text_parts(value: object, name: str, *, parts: str = "text parts") -> str:
+    """Message content: a string, or an array of ``{"type": "text", "text": ...}``
+    parts (OpenAI) or blocks (Anthropic), joined. Other part types are refused: only
+    text is served here."""
+    if isinstance(value, str):
+        return text(value, name)
+    if not isinstance(value, list):
+        raise invalid(
+            f"Field '{name}' must be a string or an array of {parts}, not {json_type(value)}."
+        )
+    texts = []
+    for i, part in enumerate(value):
+        if not isinstance(part, dict):
+            raise invalid(f"Field '{name}[{i}]' must be an object.")
+        if part.get("type") != "text":
+            raise invalid(
+                f"Field '{name}[{i}].type' must be 'text': only text is served here.",
+                "unsupported",
+            )
+        texts.append(get_text(part, "text", required=True) or "")
+    return "".join(texts)

@@ -35,28 +35,6 @@ FINISH = {
 }
 
 
-def _content(value: object, where: str) -> str:
-    """A message's content: a string, or an array of text parts (joined)."""
-    if isinstance(value, str):
-        return fields.text(value, where)
-    if not isinstance(value, list):
-        raise invalid(
-            f"Field '{where}' must be a string or an array of text parts, "
-            f"not {fields.json_type(value)}."
-        )
-    texts = []
-    for i, part in enumerate(value):
-        if not isinstance(part, dict):
-            raise invalid(f"Field '{where}[{i}]' must be an object.")
-        if part.get("type") != "text":
-            raise invalid(
-                f"Field '{where}[{i}].type' must be 'text': only text is served here.",
-                "unsupported",
-            )
-        texts.append(fields.get_text(part, "text", required=True) or "")
-    return "".join(texts)
-
-
 def _messages(data: dict[str, Any]) -> tuple[str | None, tuple[Message, ...]]:
     raw = data.get("messages")
     if raw is None:
@@ -78,7 +56,7 @@ def _messages(data: dict[str, Any]) -> tuple[str | None, tuple[Message, ...]]:
             raise invalid(f"Field '{where}.role' must be one of {', '.join(_ROLES)}.")
         if "content" not in item or item["content"] is None:
             raise invalid(f"Field '{where}.content' is required.")
-        content = _content(item["content"], f"{where}.content")
+        content = fields.text_parts(item["content"], f"{where}.content")
         if role in _SYSTEM_ROLES:
             if messages:
                 messages.append(Message("system", content))
