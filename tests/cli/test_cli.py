@@ -143,6 +143,9 @@ def test_demo_runs_both_sides_end_to_end(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr + result.stdout
     out = result.stdout
     assert "16 answers recorded, 0 errors" in out
+    assert "humaneval for benchmarking: 4 answers run against the tests" in out
+    assert "safety, over-refusal for safety-evaluation: 12 answers labelled" in out
+    assert "safety per hazard" in out
     assert "smollm2-135m@warden" in out and "gemma3-270m@warden" in out
     assert "product-development: refused, purpose_not_permitted" in out
     assert "key revoked after 10 samples" in out and "run status stopped" in out

@@ -2,7 +2,8 @@
 
 warden serves the two embedded models; a rival lab gets a grant for benchmarking and
 safety evaluation only; bench compares the models through warden with that lab's
-key; a request for another purpose is refused; the key is revoked in the middle of a
+key (the smoke suite, then a few coding items for benchmarking and safety items for
+safety evaluation); a request for another purpose is refused; the key is revoked in the middle of a
 second run, which records clean errors and keeps what it measured; the audit chain
 verifies. Only cli/ may import both sides: they meet at the HTTP line.
 """
@@ -14,7 +15,7 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.rule import Rule
@@ -26,6 +27,9 @@ from benchwarden.models.errors import AccessDenied, ModelError
 from benchwarden.models.factory import open_client
 from benchwarden.models.types import GenerateRequest, Mode
 from benchwarden.paths import home_dir
+
+if TYPE_CHECKING:
+    from benchwarden.bench.service import RunRequest
 
 ORG = "rival-lab"
 PURPOSES = ("benchmarking", "safety-evaluation")
@@ -89,6 +93,7 @@ def demo(
     ] = None,
 ) -> None:
     """warden serves the embedded models under a grant; bench compares them through it."""
+    from benchwarden.bench.data import DataError
     from benchwarden.bench.prompting import SamplingOptions
     from benchwarden.bench.service import RunRequest, execute, prepare
     from benchwarden.store import open_store
@@ -137,13 +142,29 @@ def demo(
             console.print(f"  {outcome.recorded} answers recorded, {outcome.errors} errors")
             print_comparison(store, "demo-compare")
 
-            console.print(Rule("3. a purpose outside the grant is refused"))
+            console.print(
+                Rule("3. a few coding and safety items, each run under its declared purpose")
+            )
+            for request, what in _suite_runs(list(specs)):
+                try:
+                    prepared = prepare(store, request, specs)
+                except DataError as exc:  # no network and no BENCHWARDEN_DATA_MIRROR
+                    console.print(f"  [yellow]skipped {request.run_id}:[/] {exc}")
+                    continue
+                outcome = asyncio.run(execute(store, prepared, request))
+                console.print(
+                    f"  {', '.join(request.suites)} for {request.purpose}: "
+                    f"{outcome.recorded} answers {what}, {outcome.errors} errors"
+                )
+                print_comparison(store, str(request.run_id))
+
+            console.print(Rule("4. a purpose outside the grant is refused"))
             refused = _ask(specs[_bench_name("local/smollm2-135m")], "product-development")
             if refused is None:
                 fail("warden accepted a purpose outside the grant")
             console.print(f"  product-development: [red]{refused}[/]")
 
-            console.print(Rule("4. the key is revoked in the middle of a run"))
+            console.print(Rule("5. the key is revoked in the middle of a run"))
             second = RunRequest(
                 suites=["smoke"],
                 models=list(specs),
@@ -170,7 +191,7 @@ def demo(
         finally:
             store.close()
 
-        console.print(Rule("5. the audit chain"))
+        console.print(Rule("6. the audit chain"))
         report = tenancy.verify_audit()
         if not report.ok:
             fail(f"audit chain broken: {report.problem}")
@@ -182,6 +203,35 @@ def demo(
         f"\ndone in {time.monotonic() - started:.0f}s · results and audit log in "
         f"{path} (`benchwarden compare demo-compare --db {path}`)"
     )
+
+
+def _suite_runs(models: list[str]) -> list[tuple[RunRequest, str]]:
+    """A few items of the coding and safety suites, each under its own purpose."""
+    from benchwarden.bench.prompting import SamplingOptions
+    from benchwarden.bench.service import RunRequest
+
+    coding = RunRequest(
+        suites=["humaneval"],
+        models=models,
+        purpose="benchmarking",
+        limit=2,
+        run_id="demo-coding",
+        use_cache=False,
+        sampling=SamplingOptions(max_tokens=160, temperature=0.0),
+    )
+    safety = RunRequest(
+        suites=["safety", "over-refusal"],
+        models=models,
+        purpose="safety-evaluation",
+        limit=3,
+        run_id="demo-safety",
+        use_cache=False,
+        sampling=SamplingOptions(max_tokens=48, temperature=0.0),
+    )
+    return [
+        (coding, "run against the tests in the sandbox"),
+        (safety, "labelled by the offline refusal classifier (answers not shown)"),
+    ]
 
 
 def _ask(spec: ModelSpec, purpose: str) -> str | None:
