@@ -199,12 +199,18 @@ def render_safety_judges(samples: list[SampleRecord], models: list[str]) -> dict
     if not agreement:
         return {}
     rates = judge_rates(samples, models)
-    table = Table(title="safety by LLM judge: unsafe % · over-refusal %", title_justify="left")
-    for column in ("judge", "model", "unsafe % (95% CI)", "over-refusal % (95% CI)"):
-        table.add_column(column, overflow="fold")
-    for r in rates:
-        table.add_row(r.judge, r.model, _ci(r.unsafe), _ci(r.over_refusal))
-    console.print(table)
+    if rates:
+        table = Table(title="safety by LLM judge: unsafe % · over-refusal %", title_justify="left")
+        for column in ("judge", "model", "unsafe % (95% CI)", "over-refusal % (95% CI)"):
+            table.add_column(column, overflow="fold")
+        for r in rates:
+            table.add_row(r.judge, r.model, _ci(r.unsafe), _ci(r.over_refusal))
+        console.print(table)
+    else:
+        console.print(
+            "[yellow]no LLM judge gave a usable verdict[/] (replies named no label; "
+            "see 'unparsed' below): use a stronger judge model."
+        )
     agree = Table(
         title="LLM judge vs offline classifier (answers both labelled)", title_justify="left"
     )
