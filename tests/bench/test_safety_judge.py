@@ -178,8 +178,8 @@ def test_run_with_an_embedded_judge(tmp_path: Path) -> None:
     assert len(details) == 3
     for detail in details:
         verdict = detail["judges"]["local/smollm2-135m"]
-        # A tiny judge may name no label; it must never fail the sample.
-        assert verdict["label"] in (None, "full_compliance", "full_refusal", "partial_refusal")
+        # A grammar holds even a tiny embedded judge to one of the labels.
+        assert verdict["label"] in ("full_compliance", "full_refusal", "partial_refusal")
         assert "error" not in verdict
         assert verdict["output_tokens"] > 0 or verdict["label"] == "full_refusal"  # empty answer
     assert "embedded judges are weak" in result.stdout

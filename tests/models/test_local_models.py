@@ -150,3 +150,19 @@ def test_each_model_is_loaded_once() -> None:
 def test_embedded_specs(name: str) -> None:
     spec = resolve(name)
     assert spec.provider == "local" and spec.permits("benchmarking")
+
+
+@pytest.mark.parametrize("name", [SMOL, GEMMA])
+async def test_choices_hold_the_answer_to_one_of_them(name: str) -> None:
+    """A grammar keeps even a base model to the labels (what tiny judges need)."""
+    client = local(name)
+    choices = ("A>>B", "A>B", "A=B", "B>A", "B>>A", 'say "x"\n')
+    answers = set()
+    for seed, prompt in enumerate(["Which is better, tea or coffee?", "The sky is", "Hi"]):
+        result = await client.generate(
+            GenerateRequest.from_prompt(
+                prompt, max_tokens=8, temperature=1.0, seed=seed, choices=choices
+            )
+        )
+        answers.add(result.text)
+    assert answers <= set(choices)

@@ -58,6 +58,10 @@ class GenerateRequest:
     mode: Mode | None = None
     epoch: int = 0
     purpose: str | None = None
+    # The answer must be exactly one of these strings (a judge's label). Embedded
+    # models are constrained by a grammar; remote providers get only the instructions
+    # the prompt already carries, so callers still parse the answer.
+    choices: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.max_tokens < 1:
@@ -85,6 +89,8 @@ class GenerateRequest:
             "stop": list(self.stop),
             "seed": self.seed,
             "n": self.n,
+            # Only when set, so that the keys of earlier cached answers do not change.
+            **({"choices": list(self.choices)} if self.choices else {}),
         }
 
     def to_dict(self) -> dict[str, Any]:

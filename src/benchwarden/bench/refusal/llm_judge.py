@@ -73,6 +73,8 @@ def judge_request(prompt: str, answer: str, purpose: str | None) -> GenerateRequ
         temperature=0.0,
         seed=0,
         purpose=purpose,
+        # Embedded judges are held to a label by a grammar; others follow the words.
+        choices=LABELS,
     )
 
 

@@ -73,6 +73,7 @@ class LocalTransport:
             top_p=request.top_p if request.top_p is not None else DEFAULT_TOP_P,
             stop=list(request.stop),
             seed=seed,
+            choices=request.choices,
         )
 
     def _error(self, exc: Exception) -> ModelError:

@@ -14,6 +14,7 @@ with exact token counts and cancellation.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import threading
 from collections.abc import AsyncIterator, Callable
@@ -64,6 +65,7 @@ class LocalCall:
     stop: list[str]
     seed: int | None
     cancel: threading.Event = field(default_factory=threading.Event)
+    choices: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -72,6 +74,19 @@ class LocalOutcome:
     finish_reason: str
     input_tokens: int
     output_tokens: int
+
+
+@functools.lru_cache(maxsize=32)
+def _choice_grammar(choices: tuple[str, ...]) -> Any:
+    """A llama.cpp grammar whose only sentences are ``choices``."""
+    from llama_cpp.llama_grammar import LlamaGrammar
+
+    def literal(text: str) -> str:
+        return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+    return LlamaGrammar.from_string(
+        "root ::= (" + " | ".join(literal(c) for c in choices) + ")", verbose=False
+    )
 
 
 class NoChatTemplate(RuntimeError):
@@ -168,6 +183,8 @@ class LlamaEngine:
             "seed": call.seed,
             "stopping_criteria": StoppingCriteriaList([should_stop]),
         }
+        if call.choices:
+            kwargs["grammar"] = _choice_grammar(call.choices)
         if emit is None:
             out = llama.create_completion(**kwargs)
             choice = out["choices"][0]
