@@ -8,8 +8,11 @@ from benchwarden.bench.suite import Suite
 from benchwarden.bench.suites.coding import coding_suites
 from benchwarden.bench.suites.safety import OVER_REFUSAL, SAFETY
 from benchwarden.bench.suites.smoke import SMOKE
+from benchwarden.bench.suites.writing import WRITING
 
-BUILTIN: dict[str, Suite] = {s.name: s for s in [SMOKE, *coding_suites(), SAFETY, OVER_REFUSAL]}
+BUILTIN: dict[str, Suite] = {
+    s.name: s for s in [SMOKE, *coding_suites(), SAFETY, OVER_REFUSAL, WRITING]
+}
 SUITE_FILE_SUFFIXES = (".yaml", ".yml", ".toml")
 
 

@@ -24,6 +24,7 @@ from benchwarden.bench.budget import Budget
 from benchwarden.bench.plan import Task
 from benchwarden.bench.prompting import SamplingOptions, build_request
 from benchwarden.bench.suite import Item, Suite
+from benchwarden.bench.turns import followups, generate_turns
 from benchwarden.models.config import ModelSpec
 from benchwarden.models.errors import AccessDenied, ModelError, ModelUnavailable
 from benchwarden.models.protocol import ModelClient
@@ -64,6 +65,8 @@ class RunOutcome:
     stop_reason: str | None = None
     blocked: dict[str, str] = field(default_factory=dict)
     interrupted: bool = False
+    # Writing judges' counts, when the run judged writing answers (bench/writing/judging).
+    judging: dict[str, object] = field(default_factory=dict)
 
     @property
     def status(self) -> str:
@@ -190,8 +193,13 @@ class Runner:
             "params": params,
             "started_at": started,
         }
+        later = followups(item.metadata)
+        turn_answers: list[str] = []
         try:
-            result = await client.generate(request)
+            if later:  # a conversation: the model's own answers feed the later turns
+                result, turn_answers = await generate_turns(client, request, later)
+            else:
+                result = await client.generate(request)
         except ModelError as error:
             if isinstance(error, AccessDenied | ModelUnavailable):
                 self.outcome.blocked.setdefault(model, str(error))
@@ -223,6 +231,7 @@ class Runner:
                 **redaction,
                 "scorer": suite.scorer.name,
                 "suite_version": suite.version,
+                **({"turn_answers": turn_answers} if later else {}),
             },
             **base,  # type: ignore[arg-type]
         )

@@ -51,6 +51,9 @@ class RunRequest:
     # Judge models (``--judge``): suites that judge answers (writing, safety) use them.
     # Not part of the run's identity: judges may be added when a run is resumed.
     judges: Sequence[str] = ()
+    # Writing suites: "auto" (pairwise with 2+ models, else single grades), "pairwise",
+    # "single" or "both". Not part of the identity either.
+    writing_mode: str = "auto"
 
     def identity(self) -> dict[str, Any]:
         """What must match for the same --run-id to be a resume of the same run."""
@@ -179,6 +182,44 @@ def with_judges(
     }
 
 
+def writing_suites(suites: dict[str, Suite]) -> list[str]:
+    from benchwarden.bench.suites.writing import WRITING_TAG
+
+    return [name for name, suite in suites.items() if WRITING_TAG in suite.tags]
+
+
+async def _judge_writing(
+    store: Store,
+    prepared: PreparedRun,
+    request: RunRequest,
+    judges: dict[str, ModelClient],
+    outcome: RunOutcome,
+) -> None:
+    """After the answers: the writing judges compare them (only what is not judged yet)."""
+    names = writing_suites(prepared.suites)
+    if not names:
+        return
+    from benchwarden.bench.writing.judging import judge_writing
+
+    done = await judge_writing(
+        store,
+        prepared.run.run_id,
+        list(prepared.specs),
+        names,
+        {n: prepared.items[n] for n in names},
+        judges,
+        request.purpose,
+        request.writing_mode,
+    )
+    outcome.judging = {
+        "planned": done.planned,
+        "judged": done.judged,
+        "unparsed": done.unparsed,
+        "errors": done.errors,
+        "skipped_reason": done.skipped_reason,
+    }
+
+
 async def execute(
     store: Store, prepared: PreparedRun, request: RunRequest, progress: ProgressSink | None = None
 ) -> RunOutcome:
@@ -233,6 +274,8 @@ async def execute(
             if outcome.interrupted:
                 note = "interrupted; run the same command to resume"
             store.update_run(prepared.run.run_id, status=outcome.status, note=note)
+        if judges and not outcome.interrupted:
+            await _judge_writing(store, prepared, request, judges, outcome)
     finally:
         for client in [*clients.values(), *judges.values()]:
             await client.aclose()

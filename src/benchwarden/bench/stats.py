@@ -290,3 +290,26 @@ def cohen_kappa(a: Sequence[Hashable], b: Sequence[Hashable]) -> float:
     if expected >= 1.0:
         return 1.0
     return (observed - expected) / (1.0 - expected)
+
+
+def fleiss_kappa(ratings: Sequence[Sequence[Hashable]]) -> float:
+    """Fleiss' kappa: agreement beyond chance among a fixed number of raters (two or
+    more) who each labelled every item; ``ratings[i]`` holds item i's labels. NaN with
+    no items; 1.0 when every label is the same one (kappa's 0/0)."""
+    if not ratings:
+        return math.nan
+    raters = len(ratings[0])
+    if raters < 2 or any(len(r) != raters for r in ratings):
+        raise ValueError("every item needs the same number (at least 2) of labels")
+    n = len(ratings)
+    totals: Counter[Hashable] = Counter()
+    observed = 0.0
+    for labels in ratings:
+        counts = Counter(labels)
+        totals.update(counts)
+        observed += (sum(c * c for c in counts.values()) - raters) / (raters * (raters - 1))
+    observed /= n
+    expected = sum((c / (n * raters)) ** 2 for c in totals.values())
+    if expected >= 1.0:
+        return 1.0
+    return (observed - expected) / (1.0 - expected)

@@ -245,9 +245,14 @@ def render_safety_judges(samples: list[SampleRecord], models: list[str]) -> dict
     }
 
 
-def print_comparison(store: Store, run_id: str) -> None:
+def print_comparison(store: Store, run_id: str, baseline: str | None = None) -> None:
+    from benchwarden.cli.writing_view import load_summary, render_writing
+
     render_comparison(comparison_for(store, run_id))
     render_safety(store, run_id, None)
+    writing = load_summary(store, run_id, baseline)
+    if writing is not None:
+        render_writing(writing)
 
 
 def runs(limit: Annotated[int, typer.Option(min=1)] = 20, db: DbOption = None) -> None:
@@ -293,24 +298,36 @@ def compare(
         str | None,
         typer.Option(help="Reference model for the safety grade (AILuminate-style bands)."),
     ] = None,
+    baseline: Annotated[
+        str | None, typer.Option(help="Baseline model for writing ratings (default: the first).")
+    ] = None,
     db: DbOption = None,
 ) -> None:
     """Scores with 95% intervals per suite and model, and paired differences."""
     from benchwarden.bench.compare import without_nan
+    from benchwarden.cli.writing_view import load_summary, render_writing
 
     store = open_db(db)
     try:
         report = comparison_for(store, run_id)
+        try:
+            writing = load_summary(store, run_id, baseline)
+        except ValueError as exc:  # an unknown --baseline
+            fail(str(exc))
         if format is TableOrJson.json:
             data = report.to_dict()
             with console.capture():  # tables are for the terminal; JSON gets the data
                 safety = render_safety(store, run_id, reference)
             if safety:
                 data["safety"] = without_nan(safety)
+            if writing is not None:
+                data["writing"] = writing.to_dict()
             sys.stdout.write(json.dumps(data, indent=2) + "\n")
         else:
             render_comparison(report)
             render_safety(store, run_id, reference)
+            if writing is not None:
+                render_writing(writing)
     finally:
         store.close()
 

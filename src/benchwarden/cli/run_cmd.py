@@ -67,6 +67,13 @@ def run(
             help="Judge model (repeatable): judges writing pairs and safety answers.",
         ),
     ] = None,
+    writing_mode: Annotated[
+        str,
+        typer.Option(
+            help="Writing suites: auto (pairwise with 2+ models, else 1-10 grades), "
+            "pairwise, single or both.",
+        ),
+    ] = "auto",
     config: ConfigOption = None,
     db: DbOption = None,
 ) -> None:
@@ -89,8 +96,13 @@ def run(
         max_cost=max_cost,
         use_cache=cache,
         judges=tuple(judge or ()),
+        writing_mode=writing_mode,
         command=shlex.join(["benchwarden", *sys.argv[1:]]),
     )
+    from benchwarden.bench.writing.judging import MODES
+
+    if writing_mode not in MODES:
+        fail(f"--writing-mode {writing_mode!r}: use one of {', '.join(MODES)}")
     configured = configured_models(config)
     store = open_db(db)
     try:
@@ -134,6 +146,13 @@ def run(
             console.print(
                 f"[yellow]stopped:[/] {outcome.stop_reason}. Raise the budget and "
                 f"run the same command to continue."
+            )
+        if outcome.judging:
+            j = outcome.judging
+            console.print(
+                f"writing judges: {j['judged']} verdicts ({j['unparsed']} unparsed), "
+                f"{j['errors']} errors"
+                + (f" · {j['skipped_reason']}" if j.get("skipped_reason") else "")
             )
         console.print(
             f"{outcome.recorded} samples recorded, {outcome.errors} errors · "

@@ -3,8 +3,16 @@
 See docs/SCHEMA.md for the tables, the idempotency rule and how migrations run.
 """
 
-from benchwarden.store.records import RunRecord, SampleRecord, StoreError
+from benchwarden.store.records import JudgmentRecord, RunRecord, SampleRecord, StoreError
 from benchwarden.store.store import Store, open_store
 from benchwarden.store.urls import default_db_url
 
-__all__ = ["RunRecord", "SampleRecord", "Store", "StoreError", "default_db_url", "open_store"]
+__all__ = [
+    "JudgmentRecord",
+    "RunRecord",
+    "SampleRecord",
+    "Store",
+    "StoreError",
+    "default_db_url",
+    "open_store",
+]

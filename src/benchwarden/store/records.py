@@ -71,3 +71,47 @@ class SampleRecord:
     def key(self) -> tuple[str, str, str, int]:
         """The sample's identity inside its run: (model, suite, item_id, epoch)."""
         return (self.model, self.suite, self.item_id, self.epoch)
+
+
+JUDGMENT_STATUSES = ("ok", "unparsed", "error")
+
+
+@dataclass(slots=True)
+class JudgmentRecord:
+    """One judge call on writing answers: a pairwise verdict for one order (``model_a``
+    shown first) or, with ``kind == "single"`` and ``model_b == ""``, one grade.
+
+    ``verdict`` is the parsed verdict ("A>B", ..., or "7"); None when the reply named
+    none (``status`` 'unparsed') or the call failed ('error'). Never guessed."""
+
+    run_id: str
+    suite: str
+    item_id: str
+    epoch: int
+    judge: str
+    kind: str  # "pairwise" or "single"
+    model_a: str
+    model_b: str
+    status: str
+    prompt_version: str
+    verdict: str | None = None
+    reply_excerpt: str | None = None
+    error_message: str | None = None
+    answer_a_sha256: str | None = None
+    answer_b_sha256: str | None = None
+    input_tokens: int = 0
+    output_tokens: int = 0
+    created_at: datetime | None = None
+
+    @property
+    def key(self) -> tuple[str, str, int, str, str, str, str]:
+        """Identity inside its run: (suite, item_id, epoch, judge, kind, model_a, model_b)."""
+        return (
+            self.suite,
+            self.item_id,
+            self.epoch,
+            self.judge,
+            self.kind,
+            self.model_a,
+            self.model_b,
+        )

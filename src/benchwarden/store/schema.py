@@ -191,3 +191,41 @@ warden_audit_head = sa.Table(
     sa.Column("seq", sa.BigInteger(), nullable=False),
     sa.Column("hash", sa.String(64), nullable=False),
 )
+
+# ---- bench: writing judgments (pairwise verdicts and single-answer grades) ----------
+# Created by migration 0003_writing. One row per (run, suite, item, epoch, judge,
+# kind, model_a, model_b): a pairwise row is one order (model_a shown first); a
+# single grade has model_b = "". 'ok' and 'unparsed' rows are final; 'error' rows
+# are replaced by the next attempt (the same rule as samples).
+JUDGMENT_KEY = ("run_id", "suite", "item_id", "epoch", "judge", "kind", "model_a", "model_b")
+
+writing_judgments = sa.Table(
+    "writing_judgments",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column(
+        "run_id",
+        sa.String(),
+        sa.ForeignKey("runs.run_id", ondelete="CASCADE", name="fk_writing_judgments_run_id"),
+        nullable=False,
+    ),
+    sa.Column("suite", sa.String(), nullable=False),
+    sa.Column("item_id", sa.String(), nullable=False),
+    sa.Column("epoch", sa.Integer(), nullable=False),
+    sa.Column("judge", sa.String(), nullable=False),
+    sa.Column("kind", sa.String(), nullable=False),
+    sa.Column("model_a", sa.String(), nullable=False),
+    sa.Column("model_b", sa.String(), nullable=False),
+    sa.Column("status", sa.String(), nullable=False),
+    sa.Column("verdict", sa.String(), nullable=True),
+    sa.Column("prompt_version", sa.String(), nullable=False),
+    sa.Column("reply_excerpt", sa.Text(), nullable=True),
+    sa.Column("error_message", sa.Text(), nullable=True),
+    sa.Column("answer_a_sha256", sa.String(64), nullable=True),
+    sa.Column("answer_b_sha256", sa.String(64), nullable=True),
+    sa.Column("input_tokens", sa.BigInteger(), nullable=False),
+    sa.Column("output_tokens", sa.BigInteger(), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.UniqueConstraint(*JUDGMENT_KEY, name="uq_writing_judgments_key"),
+    sa.Index("ix_writing_judgments_run", "run_id"),
+)

@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from benchwarden.store import rows, schema
 from benchwarden.store.engine import write_transaction
 from benchwarden.store.migrate import open_engine
-from benchwarden.store.records import RunRecord, SampleRecord, StoreError
+from benchwarden.store.records import JudgmentRecord, RunRecord, SampleRecord, StoreError
 from benchwarden.store.urls import display_url, scrub, sentence
 
 _RUNS = schema.runs
@@ -236,6 +236,30 @@ class Store:
             }
             for r in result
         }
+
+    # -- writing judgments (store/judgments.py) -------------------------------------
+
+    def add_judgments(self, records: Sequence[JudgmentRecord]) -> int:
+        """Write judge verdicts in one transaction ('ok'/'unparsed' final, 'error'
+        replaced); returns how many rows were written."""
+        from benchwarden.store import judgments
+
+        with self._errors("write judgments"):
+            return judgments.add_judgments(self._engine, records)
+
+    def judged_keys(self, run_id: str) -> dict[tuple[str, str, int, str, str, str, str], str]:
+        """(suite, item_id, epoch, judge, kind, model_a, model_b) -> status."""
+        from benchwarden.store import judgments
+
+        with self._errors("read judgment keys"):
+            return judgments.judged_keys(self._engine, run_id)
+
+    def judgments(self, run_id: str) -> list[JudgmentRecord]:
+        """The run's writing judgments, in the order they were first written."""
+        from benchwarden.store import judgments
+
+        with self._errors("read judgments"):
+            return judgments.read_judgments(self._engine, run_id)
 
     # -- errors ---------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ import contextlib
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -104,7 +105,10 @@ class MockUpstream:
         rate_limit: int | None = None,
         window_s: float = 1.0,
         keep_bodies: bool = True,
+        responder: Callable[[dict[str, Any]], str] | None = None,
     ) -> None:
+        # ``responder`` computes each reply from the request body (a scripted judge).
+        self.responder = responder
         self.reply = reply
         self.echo = echo
         self.latency_s = latency_s
@@ -266,7 +270,10 @@ class MockUpstream:
 
     # ---- bodies -------------------------------------------------------------
     def _text(self, request: dict[str, Any]) -> str:
-        """The fixed reply, or with ``echo`` one derived from the request (deterministic)."""
+        """The responder's reply, the fixed reply, or with ``echo`` one derived from the
+        request (deterministic)."""
+        if self.responder is not None:
+            return self.responder(request)
         if not self.echo:
             return self.reply
         if "prompt" in request:
