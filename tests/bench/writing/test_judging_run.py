@@ -1,0 +1,154 @@
+"""Writing runs through the real CLI: contestants and scripted judges on loopback
+(order swapping, the tie rule, position bias, resume), and a two-turn conversation."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from benchwarden.bench.writing.prompts import PAIRWISE_VERSION, SINGLE_VERSION
+from benchwarden.testing.mock_upstream import Fault, MockUpstream, ThreadedMockUpstream
+from tests.cli_process import run_cli as cli
+
+ALPHA = "A tale of alpha: the lighthouse keeper counted waves until the sea answered."
+BETA = "beta."
+
+
+def _slot_a(body: dict[str, Any]) -> str:
+    content = str(body["messages"][-1]["content"])
+    found = re.search(r"Assistant A's reply:\n<<<\n(.*?)\n>>>", content, re.S)
+    if found is None:  # a conversation: the last reply of assistant A
+        found = re.findall(r"Assistant A:\n<<<\n(.*?)\n>>>", content, re.S)[-1:]
+        return found[0] if found else ""
+    return found.group(1)
+
+
+def fair_judge(body: dict[str, Any]) -> str:
+    """Prefers alpha's answer wherever it sits: much better in slot A, better in B."""
+    return "[[A>>B]] richer" if "alpha" in _slot_a(body) else "[[B>A]] richer"
+
+
+def slot_judge(body: dict[str, Any]) -> str:
+    """Always prefers whatever sits in slot A: pure position bias."""
+    return "[[A>B]]"
+
+
+@pytest.fixture
+def upstreams() -> Iterator[dict[str, MockUpstream]]:
+    with (
+        ThreadedMockUpstream(reply=ALPHA) as alpha,
+        ThreadedMockUpstream(reply=BETA) as beta,
+        ThreadedMockUpstream(responder=fair_judge) as fair,
+        ThreadedMockUpstream(responder=slot_judge) as slot,
+    ):
+        yield {"alpha-writer": alpha, "beta-writer": beta, "alpha-judge": fair, "slot-judge": slot}
+
+
+def _config(path: Path, upstreams: dict[str, MockUpstream]) -> Path:
+    path.write_text(
+        "".join(
+            f'[models."{name}"]\nprovider = "openai"\nbase_url = "{mock.base_url}/v1"\n'
+            f'model = "{name}"\npurposes = ["benchmarking"]\n\n'
+            for name, mock in upstreams.items()
+        )
+    )
+    return path
+
+
+def _judgments(db: Path) -> list[dict[str, Any]]:
+    with sqlite3.connect(db) as conn:
+        conn.row_factory = sqlite3.Row
+        return [dict(r) for r in conn.execute("SELECT * FROM writing_judgments ORDER BY id")]
+
+
+def test_pairwise_both_orders_bias_and_resume(
+    tmp_path: Path, upstreams: dict[str, MockUpstream]
+) -> None:
+    config = _config(tmp_path / "models.toml", upstreams)
+    db = tmp_path / "w.db"
+    fair, slot = upstreams["alpha-judge"], upstreams["slot-judge"]
+    # One slot-judge call fails with a client error (not retried): an 'error' row.
+    slot.script(Fault("status", 400, {"error": {"message": "bad", "type": "x", "code": None}}))
+    args = ["run", "-s", "writing", "--limit", "6", "-m", "alpha-writer", "-m", "beta-writer"]
+    args += ["--judge", "alpha-judge", "--judge", "slot-judge", "--config", str(config)]
+    args += ["--db", str(db), "--run-id", "w1"]
+    first = cli(*args)
+    assert first.returncode == 0, first.stderr + first.stdout
+    # 6 items x 1 pair x 2 orders per judge; every call carried the run's purpose.
+    assert fair.stats.requests == 12 and slot.stats.requests == 12
+    assert set(fair.stats.purposes) == {"benchmarking"}
+    rows = _judgments(db)
+    assert len(rows) == 24
+    assert {r["prompt_version"] for r in rows} == {PAIRWISE_VERSION}
+    assert sum(r["status"] == "error" for r in rows) == 1
+    # Both orders of every pair were asked, each answer once in slot A.
+    for judge in ("alpha-judge", "slot-judge"):
+        orders = {(r["item_id"], r["model_a"], r["model_b"]) for r in rows if r["judge"] == judge}
+        for item, a, b in orders:
+            assert (item, b, a) in orders
+    slots = [_slot_a(b) for b in fair.stats.bodies]
+    assert sorted(slots) == sorted([ALPHA] * 6 + [BETA] * 6)
+
+    # Resume: only the failed judgment is asked again; nothing else is re-judged.
+    again = cli(*args)
+    assert again.returncode == 0, again.stderr + again.stdout
+    assert fair.stats.requests == 12 and slot.stats.requests == 13
+    rows = _judgments(db)
+    assert len(rows) == 24 and all(r["status"] == "ok" for r in rows)
+
+    report = json.loads(cli("compare", "w1", "--db", str(db), "--format", "json").stdout)
+    writing = report["writing"]
+    bias = {b["judge"]: b for b in writing["position_bias"]}
+    assert bias["alpha-judge"]["pairs"] == 6 and bias["alpha-judge"]["flips"] == 0
+    assert bias["slot-judge"]["flips"] == 6 and bias["slot-judge"]["rate"]["estimate"] == 1.0
+    assert bias["slot-judge"]["first_slot_win_rate"] == 1.0
+    counts = {c["judge"]: c for c in writing["verdicts"]}
+    assert counts["slot-judge"]["pairs_inconsistent"] == 6  # each became a tie
+    # alpha wins every pair by the fair judge, ties every pair by the slot judge.
+    (win,) = writing["win_rates"]
+    assert (win["model"], win["baseline"]) == ("beta-writer", "alpha-writer")
+    assert (win["wins"], win["ties"], win["losses"]) == (0, 6, 6)
+    assert win["rate"]["estimate"] == pytest.approx(0.25)
+    raw = {r["model"]: r for r in writing["ratings"]["raw"]}
+    assert raw["alpha-writer"]["rating"] == 1000 and raw["beta-writer"]["rating"] < 1000
+    assert writing["ratings"]["length_controlled"]
+    agreement = writing["agreement"]
+    assert agreement["method"] == "cohen" and agreement["n"] == 6
+    assert agreement["observed"] == 0.0
+    assert any("alpha-judge shares the 'alpha' family" in w for w in writing["warnings"])
+    assert any("slot-judge" in w and "position bias" in w for w in writing["warnings"])
+    assert writing["prompt_versions"] == [PAIRWISE_VERSION]
+
+    table = cli("compare", "w1", "--db", str(db), "--baseline", "beta-writer")
+    assert table.returncode == 0, table.stderr
+    assert "Bradley–Terry" in table.stdout and "length-controlled" in table.stdout
+    assert "position bias" in table.stdout and "Cohen's kappa" in table.stdout
+
+
+def test_single_grades_for_one_model(tmp_path: Path) -> None:
+    replies = iter(["[[8]] vivid", "Rating: 6/10", "I enjoyed it."] * 4)
+    with (
+        ThreadedMockUpstream(reply=ALPHA) as writer,
+        ThreadedMockUpstream(responder=lambda body: next(replies)) as grader,
+    ):
+        config = _config(tmp_path / "m.toml", {"writer": writer, "grader": grader})
+        db = tmp_path / "s.db"
+        args = ["run", "-s", "writing", "--limit", "3", "-m", "writer", "--judge", "grader"]
+        result = cli(*args, "--config", str(config), "--db", str(db), "--run-id", "s1")
+        assert result.returncode == 0, result.stderr + result.stdout
+        assert grader.stats.requests == 3
+    rows = _judgments(db)
+    assert {r["kind"] for r in rows} == {"single"} and {r["model_b"] for r in rows} == {""}
+    assert sorted(str(r["verdict"]) for r in rows) == ["6", "8", "None"]
+    assert {r["prompt_version"] for r in rows} == {SINGLE_VERSION}
+    report = json.loads(cli("compare", "s1", "--db", str(db), "--format", "json").stdout)
+    (grade,) = report["writing"]["grades"]
+    assert grade["items"] == 2 and grade["unparsed"] == 1
+    assert grade["mean"]["estimate"] == pytest.approx(7.0)
+    assert report["writing"]["ratings"] is None
