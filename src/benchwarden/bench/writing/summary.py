@@ -205,6 +205,11 @@ def writing_summary(
                 f"judge {count.judge} ({count.kind}): only {count.ok} of {total} replies "
                 "named a usable verdict; unusable ones are left out, never guessed"
             )
+    if not judgments:
+        warnings.append(
+            "no judge has judged these writing answers yet: run the same command with "
+            "--judge MODEL (judging resumes; answers are not asked again)"
+        )
     if pairwise and not games:
         warnings.append("no pair has a usable verdict in both orders: no ratings")
 
