@@ -137,7 +137,7 @@ def panels(
             if v is not None and _finite(v):
                 ax.barh(y, v, height=0.6, color=COLORS[int(y) % len(COLORS)])
                 ax.annotate(
-                    f"{v:.3g}",
+                    f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3g}",
                     (v, y),
                     xytext=(3, 0),
                     textcoords="offset points",

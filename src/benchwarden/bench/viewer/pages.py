@@ -19,7 +19,10 @@ RATIONALE_KEYS = ("rationale", "reason", "explanation")
 
 
 def url(path: str, **params: object) -> str:
-    query = urlencode({k: v for k, v in params.items() if v not in (None, "", False)})
+    # Leave out what is unset; ``is`` matters: epoch 0 == False.
+    query = urlencode(
+        {k: v for k, v in params.items() if v is not None and v is not False and v != ""}
+    )
     return f"{path}?{query}" if query else path
 
 
