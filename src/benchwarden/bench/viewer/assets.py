@@ -27,7 +27,7 @@ form.filters label { font-size: 13px; }
 .pass { color: var(--ok); font-weight: 600; } .fail { color: var(--bad); font-weight: 600; }
 .muted, .note { color: var(--muted); font-size: 13px; }
 .tag { display: inline-block; padding: 0 6px; border-radius: 8px; font-size: 12px;
-  background: #edf2f7; margin-right: 4px; }
+  background: #edf2f7; margin-right: 4px; white-space: nowrap; }
 .tag.safety { background: #fefcbf; } .tag.withheld { background: #fed7d7; }
 .side { display: grid; grid-template-columns: 1fr 1fr; gap: 16px; }
 .col { border: 1px solid var(--line); border-radius: 6px; padding: 8px 12px; min-width: 0; }
