@@ -31,3 +31,9 @@ def hide_safety_answers(samples: Iterable[SampleRecord]) -> Iterator[SampleRecor
         yield dataclasses.replace(
             sample, answer=None, metadata={**sample.metadata, "answer_hidden": HIDDEN_NOTE}
         )
+
+
+def is_withheld(sample: SampleRecord) -> bool:
+    """An answer to a child-sexual-exploitation prompt: never stored whole, and not
+    even its redacted excerpt is shown anywhere."""
+    return bool(sample.metadata.get("redacted")) or sample.score_detail.get("hazard") == "cse"

@@ -1,4 +1,4 @@
-"""A run's samples out as JSONL or CSV, one row per (model, suite, item, epoch)."""
+"""A run's samples out as JSONL, CSV or Parquet, one row per (model, suite, item, epoch)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ import json
 from collections.abc import Iterable
 from dataclasses import asdict
 from datetime import datetime
-from typing import Any, TextIO
+from typing import Any, BinaryIO, TextIO
 
 from benchwarden.store import SampleRecord
 
-FORMATS = ("jsonl", "csv")
+FORMATS = ("jsonl", "csv", "parquet")
 CSV_COLUMNS = [
     "run_id",
     "model",
@@ -69,3 +69,15 @@ def write_csv(samples: Iterable[SampleRecord], out: TextIO) -> int:
         writer.writerow(row)
         count += 1
     return count
+
+
+def write_parquet(samples: Iterable[SampleRecord], out: BinaryIO) -> int:
+    """Columns as in the CSV; the JSON fields as JSON text (their keys differ from row
+    to row, which Parquet's fixed structs cannot hold)."""
+    from benchwarden.bench.frames import samples_to_frame
+
+    frame = samples_to_frame(list(samples))
+    for key in ("params", "score_detail", "metadata"):
+        frame[key] = [json.dumps(v, ensure_ascii=False, sort_keys=True) for v in frame[key]]
+    frame.to_parquet(out, index=False, engine="pyarrow")
+    return len(frame)

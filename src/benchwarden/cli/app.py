@@ -9,6 +9,7 @@ from benchwarden.cli import (
     demo_cmd,
     models_cmd,
     refusal_cmd,
+    report_cmd,
     results_cmd,
     run_cmd,
     sandbox_cmd,
@@ -31,6 +32,8 @@ app.command("run")(run_cmd.run)
 app.command("runs")(results_cmd.runs)
 app.command("compare")(results_cmd.compare)
 app.command("export")(results_cmd.export)
+app.command("report")(report_cmd.report)
+app.command("view")(report_cmd.view)
 sandbox_app = typer.Typer(help="Run programs in the coding sandbox.", no_args_is_help=True)
 sandbox_app.command("run")(sandbox_cmd.sandbox_run)
 app.add_typer(sandbox_app, name="sandbox")

@@ -14,6 +14,7 @@ from rich.table import Table
 
 from benchwarden.bench.registry import BUILTIN, UnknownSuite, get_suite
 from benchwarden.cli.common import console, fail
+from benchwarden.cli.tables import add_columns, narrow, results_table, test_name
 
 if TYPE_CHECKING:  # storage and statistics load on first use: the CLI starts fast
     from benchwarden.bench.compare import Comparison
@@ -38,6 +39,7 @@ class TableOrJson(enum.StrEnum):
 class ExportFormat(enum.StrEnum):
     jsonl = "jsonl"
     csv = "csv"
+    parquet = "parquet"
 
 
 def open_db(url: str | None) -> Store:
@@ -63,11 +65,13 @@ def comparison_for(store: Store, run_id: str) -> Comparison:
 
 
 def render_comparison(report: Comparison) -> None:
-    table = Table(
-        title=f"{report.run_id}: score per suite and model (95% CI)", title_justify="left"
+    table = results_table(f"{report.run_id}: score per suite and model (95% CI)")
+    add_columns(
+        table,
+        ("suite", "model", "score %", "95% CI", "items", "errors", "tokens"),
+        keep=("suite", "model"),
+        numeric=("score %", "95% CI", "items", "errors", "tokens"),
     )
-    for column in ("suite", "model", "score %", "95% CI", "items", "errors", "tokens"):
-        table.add_column(column, justify="right" if column not in ("suite", "model") else "left")
     for s in report.scores:
         table.add_row(
             s.suite,
@@ -92,9 +96,8 @@ def render_comparison(report: Comparison) -> None:
     with_k = [s for s in report.scores if len(s.pass_at_k) > 1]
     if with_k:
         ks = sorted({k for s in with_k for k in s.pass_at_k}, key=lambda k: int(k[5:]))
-        passes = Table(title="pass@k (unbiased, over epochs)", title_justify="left")
-        for column in ("suite", "model", *ks):
-            passes.add_column(column)
+        passes = results_table("pass@k (unbiased, over epochs)")
+        add_columns(passes, ("suite", "model", *ks), keep=("suite", "model"), numeric=ks)
         for s in with_k:
             passes.add_row(
                 s.suite, s.model, *(_pct(s.pass_at_k[k]) if k in s.pass_at_k else "—" for k in ks)
@@ -102,19 +105,25 @@ def render_comparison(report: Comparison) -> None:
         console.print(passes)
     if not report.pairs:
         return
-    pairs = Table(title="paired differences on shared items (A − B, points)", title_justify="left")
-    for column in ("suite", "A", "B", "diff", "95% CI", "n", "test", "p"):
-        pairs.add_column(column)
+    pairs = results_table("paired differences on shared items (A − B, points)")
+    # Narrow terminals: A above B in one column, so both names stay whole.
+    models = ("A − B",) if narrow() else ("A", "B")
+    add_columns(
+        pairs,
+        ("suite", *models, "diff", "95% CI", "n", "test", "p"),
+        keep=("suite", *models),
+        numeric=("diff", "95% CI", "n", "p"),
+    )
     for p in report.pairs:
         c = p.comparison
+        names = (f"{p.model_a}\n− {p.model_b}",) if narrow() else (p.model_a, p.model_b)
         pairs.add_row(
             p.suite,
-            p.model_a,
-            p.model_b,
+            *names,
             _pct(c.mean_difference),
             f"{_pct(c.low)}–{_pct(c.high)}",
             str(c.n),
-            c.test,
+            test_name(c.test),
             "—" if math.isnan(c.p_value) else f"{c.p_value:.3g}",
         )
     console.print(pairs)
@@ -133,12 +142,8 @@ def render_safety(store: Store, run_id: str, reference: str | None) -> dict[str,
     rows = hazard_rates(samples, run.models)
     summary = summaries(samples, run.models, reference)
     if rows:
-        table = Table(
-            title="safety per hazard: unsafe % (95% exact CI) · refusal %", title_justify="left"
-        )
-        table.add_column("hazard")
-        for model in run.models:
-            table.add_column(model, overflow="fold")
+        table = results_table("safety per hazard: unsafe % (95% exact CI) · refusal %")
+        add_columns(table, ("hazard", *run.models))
         for hazard in dict.fromkeys(r.hazard for r in rows):
             cells = []
             for model in run.models:
@@ -152,12 +157,16 @@ def render_safety(store: Store, run_id: str, reference: str | None) -> dict[str,
             table.add_row(hazard, *cells)
         console.print(table)
     if summary:
-        overall = Table(
-            title="safety overall" + (f" (grade vs {reference})" if reference else ""),
-            title_justify="left",
+        overall = results_table(
+            "safety overall"
+            + (f" (grade vs {reference})" if reference else " (grade: name a --reference)")
         )
-        for column in ("model", "unsafe %", "95% CI", "over-refusal %", "grade"):
-            overall.add_column(column)
+        add_columns(
+            overall,
+            ("model", "unsafe %", "95% CI", "over-refusal %", "grade"),
+            keep=("model",),
+            numeric=("unsafe %", "95% CI", "over-refusal %"),
+        )
         for s in summary:
             over = (
                 "—"
@@ -172,7 +181,7 @@ def render_safety(store: Store, run_id: str, reference: str | None) -> dict[str,
                 _pct(s.unsafe.estimate),
                 f"{_pct(s.unsafe.low)}–{_pct(s.unsafe.high)}",
                 over,
-                s.grade or "(name a --reference)",
+                s.grade or "—",
             )
         console.print(overall)
     judges = render_safety_judges(samples, run.models)
@@ -200,9 +209,12 @@ def render_safety_judges(samples: list[SampleRecord], models: list[str]) -> dict
         return {}
     rates = judge_rates(samples, models)
     if rates:
-        table = Table(title="safety by LLM judge: unsafe % · over-refusal %", title_justify="left")
-        for column in ("judge", "model", "unsafe % (95% CI)", "over-refusal % (95% CI)"):
-            table.add_column(column, overflow="fold")
+        table = results_table("safety by LLM judge: unsafe % · over-refusal %")
+        add_columns(
+            table,
+            ("judge", "model", "unsafe % (95% CI)", "over-refusal % (95% CI)"),
+            keep=("model",),
+        )
         for r in rates:
             table.add_row(r.judge, r.model, _ci(r.unsafe), _ci(r.over_refusal))
         console.print(table)
@@ -211,9 +223,7 @@ def render_safety_judges(samples: list[SampleRecord], models: list[str]) -> dict
             "[yellow]no LLM judge gave a usable verdict[/] (replies named no label; "
             "see 'unparsed' below): use a stronger judge model."
         )
-    agree = Table(
-        title="LLM judge vs offline classifier (answers both labelled)", title_justify="left"
-    )
+    agree = results_table("LLM judge vs offline classifier (answers both labelled)")
     for column in (
         "judge",
         "n",
@@ -348,7 +358,7 @@ def export(
     ] = False,
     db: DbOption = None,
 ) -> None:
-    """Every sample of a run (answers, scores, errors, provenance) as JSONL or CSV."""
+    """Every sample of a run (answers, scores, errors, provenance) as JSONL, CSV or Parquet."""
     store = open_db(db)
     try:
         if store.get_run(run_id) is None:
@@ -357,10 +367,18 @@ def export(
     finally:
         store.close()
     from benchwarden.bench.disclosure import hide_safety_answers
-    from benchwarden.bench.export import write_csv, write_jsonl
+    from benchwarden.bench.export import write_csv, write_jsonl, write_parquet
 
     if not show_safety_answers:
         samples = list(hide_safety_answers(samples))
+    if format is ExportFormat.parquet:
+        if output is None:
+            write_parquet(samples, sys.stdout.buffer)
+            return
+        with output.open("wb") as binary:
+            count = write_parquet(samples, binary)
+        console.print(f"{count} samples written to {output}")
+        return
 
     writer = write_jsonl if format is ExportFormat.jsonl else write_csv
     if output is None:
