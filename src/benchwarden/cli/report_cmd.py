@@ -27,9 +27,10 @@ def report(
         if run is None:
             fail(f"no run {run_id!r} in {store.url}; `benchwarden runs` lists the runs there")
         samples = store.samples(run_id)
+        judgments = store.judgments(run_id)
     finally:
         store.close()
-    page = build_report(run, samples)
+    page = build_report(run, samples, judgments)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(page, encoding="utf-8")
     console.print(f"report written to {output} ({len(page) // 1024} KiB, {len(samples)} samples)")

@@ -130,6 +130,15 @@ def test_pairwise_both_orders_bias_and_resume(
     assert "Bradley–Terry" in table.stdout and "length-controlled" in table.stdout
     assert "position bias" in table.stdout and "Cohen's kappa" in table.stdout
 
+    html_file = tmp_path / "w1.html"
+    made = cli("report", "w1", "--db", str(db), "-o", str(html_file))
+    assert made.returncode == 0, made.stderr
+    html = html_file.read_text()
+    assert 'data-chart="writing-ratings"' in html and 'data-chart="writing-position-bias"' in html
+    assert "length-controlled" in html and "cohen" in html and PAIRWISE_VERSION in html
+    assert "beta-writer" in html and "0-6-6" in html  # the win-rate row
+    assert ALPHA not in html  # answers are not in the report
+
 
 def test_single_grades_for_one_model(tmp_path: Path) -> None:
     replies = iter(["[[8]] vivid", "Rating: 6/10", "I enjoyed it."] * 4)

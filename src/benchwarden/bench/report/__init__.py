@@ -1,4 +1,4 @@
-"""The self-contained HTML report of a run: ``build_report(run, samples) -> str``.
+"""The self-contained HTML report of a run: ``build_report(run, samples, judgments) -> str``.
 
 Sections are plug-ins (``sections/``) chosen by what the run contains; charts are
 matplotlib SVG inlined in the page, so the file opens with no network at all.
@@ -9,13 +9,15 @@ from __future__ import annotations
 from benchwarden.bench.report.context import ReportContext, suite_kind
 from benchwarden.bench.report.html import page, section
 from benchwarden.bench.report.sections import Section, register, sections_for
-from benchwarden.store import RunRecord, SampleRecord
+from benchwarden.store import JudgmentRecord, RunRecord, SampleRecord
 
 __all__ = ["ReportContext", "Section", "build_report", "register", "suite_kind"]
 
 
-def build_report(run: RunRecord, samples: list[SampleRecord]) -> str:
-    ctx = ReportContext(run, samples)
+def build_report(
+    run: RunRecord, samples: list[SampleRecord], judgments: list[JudgmentRecord] | None = None
+) -> str:
+    ctx = ReportContext(run, samples, list(judgments or ()))
     parts: list[tuple[str, str, str]] = []
     for s in sections_for(ctx):
         fragment = s.build(ctx)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from benchwarden.bench.compare import Comparison, compare_run
-from benchwarden.store import RunRecord, SampleRecord
+from benchwarden.store import JudgmentRecord, RunRecord, SampleRecord
 
 KINDS = ("coding", "safety", "writing", "generic")
 SAFETY_SUITES = ("safety", "over-refusal")
@@ -37,6 +37,8 @@ def suite_kind(name: str, samples: list[SampleRecord]) -> str:
 class ReportContext:
     run: RunRecord
     samples: list[SampleRecord]
+    # Judges' verdicts on writing answers (``store.judgments``); empty for other runs.
+    judgments: list[JudgmentRecord] = field(default_factory=list)
     comparison: Comparison = field(init=False)
     kinds: dict[str, str] = field(init=False)  # suite -> kind
 
