@@ -71,27 +71,15 @@ def build(
     ] = None,
 ) -> None:
     """Sketch the public benchmarks bench knows into a file warden loads."""
-    import numpy as np
-
     from benchwarden.cli.monitor_sources import benchmark_prompts
     from benchwarden.warden.monitor.fingerprints import Fingerprints, default_path
-    from benchwarden.warden.monitor.sketch import signature
 
     prompts, missing = benchmark_prompts()
-    sigs, datasets, items = [], [], []
-    for prompt in prompts:
-        seen: set[bytes] = set()
-        for text in prompt.variants:
-            sig = signature(text)
-            if sig is None or sig.tobytes() in seen:
-                continue
-            seen.add(sig.tobytes())
-            sigs.append(sig)
-            datasets.append(prompt.dataset)
-            items.append(prompt.item)
-    if not sigs:
+    prints = Fingerprints.from_texts(
+        (p.dataset, p.item, text) for p in prompts for text in p.variants
+    )
+    if not len(prints):
         fail("No benchmark data could be read: " + "; ".join(missing.values()))
-    prints = Fingerprints(np.stack(sigs), datasets, items)
     target = output or default_path()
     prints.save(target)
     for name, why in missing.items():

@@ -77,3 +77,19 @@ def benchmark_prompts(
         except (DataError, OSError, ValueError) as exc:
             missing[name] = str(exc)
     return prompts, missing
+
+
+WRITING_CATEGORIES = frozenset({"writing", "roleplay", "creative_writing"})
+
+
+def simulator_items() -> list[tuple[str, str, str]]:
+    """(dataset, item, text) the traffic simulator may send as benchmark traffic: only
+    coding problems (in bench's chat form) and writing prompts, never safety prompts."""
+    prompts, _ = benchmark_prompts(HARMLESS)
+    out = []
+    for p in prompts:
+        if p.category == "coding":
+            out.append((p.dataset, p.item, p.variants[1] if len(p.variants) > 1 else p.variants[0]))
+        elif p.category in WRITING_CATEGORIES:
+            out.append((p.dataset, p.item, p.variants[0]))
+    return out

@@ -9,13 +9,20 @@ it serves, whether it is (a light edit of) a known benchmark item.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from benchwarden.paths import home_dir
-from benchwarden.warden.monitor.sketch import NUM_PERM, SKETCH_VERSION, NearIndex, Signature
+from benchwarden.warden.monitor.sketch import (
+    NUM_PERM,
+    SKETCH_VERSION,
+    NearIndex,
+    Signature,
+    signature,
+)
 
 FORMAT = "benchwarden-fingerprints-v1"
 MATCH_THRESHOLD = 0.5
@@ -102,6 +109,25 @@ class Fingerprints:
                 "rebuild it with: benchwarden monitor fingerprints build"
             )
         return cls(signatures, datasets, items, threshold)
+
+    @classmethod
+    def from_texts(cls, entries: Iterable[tuple[str, str, str]]) -> Fingerprints:
+        """From (dataset, item, text); an item's identical forms are kept once."""
+        sigs: list[Signature] = []
+        datasets: list[str] = []
+        items: list[str] = []
+        seen: set[tuple[str, str, bytes]] = set()
+        for dataset, item, text in entries:
+            sig = signature(text)
+            if sig is None or (dataset, item, sig.tobytes()) in seen:
+                continue
+            seen.add((dataset, item, sig.tobytes()))
+            sigs.append(sig)
+            datasets.append(dataset)
+            items.append(item)
+        if not sigs:
+            return cls.empty()
+        return cls(np.stack(sigs), datasets, items)
 
     @classmethod
     def empty(cls) -> Fingerprints:
