@@ -27,7 +27,7 @@ from datetime import datetime
 from benchwarden.models.types import Usage
 from benchwarden.store.monitor_store import MonitorStore, UsageRow
 from benchwarden.warden.monitor.fingerprints import Fingerprints
-from benchwarden.warden.monitor.sketch import signature, to_bytes
+from benchwarden.warden.monitor.sketch import sketch, to_bytes
 from benchwarden.warden.monitor.text import MAX_TEXT_CHARS, probe_flags
 
 log = logging.getLogger("benchwarden.warden.monitor")
@@ -59,11 +59,11 @@ def finished_row(
     if obs.text:
         text = obs.text[:MAX_TEXT_CHARS]
         sha = hashlib.sha256(obs.text.encode()).hexdigest()
-        sketch = signature(text)
+        made = sketch(text)
         flags = sorted({*flags, *probe_flags(None, text)})
-        if sketch is not None:
-            sig = to_bytes(sketch)
-            found = prints.match(sketch)
+        if made is not None:
+            sig = to_bytes(made[0])
+            found = prints.match(*made)
             match = f"{found.dataset}/{found.item}" if found else None
     return UsageRow(
         ts=obs.ts,

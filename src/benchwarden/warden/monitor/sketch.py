@@ -56,6 +56,21 @@ def signature(text: str) -> Signature | None:
     return signature_of(shingles(mask(text)))
 
 
+def sketch(text: str) -> tuple[Signature, int] | None:
+    """The signature and the number of distinct shingles it summarises."""
+    grams = shingles(mask(text))
+    sig = signature_of(grams)
+    return None if sig is None else (sig, len(grams))
+
+
+def containment(jaccard: float, size: int, other_size: int) -> float:
+    """Estimated share of a set (``size``) found in another (``other_size``), from
+    their Jaccard similarity: |A & B| = J (|A| + |B|) / (1 + J)."""
+    if size <= 0:
+        return 0.0
+    return min(1.0, jaccard * (size + other_size) / ((1 + jaccard) * size))
+
+
 def similarity(a: Signature, b: Signature) -> float:
     """Estimated Jaccard similarity of the two shingle sets."""
     return float(np.count_nonzero(a == b)) / NUM_PERM

@@ -19,11 +19,17 @@ MAX_TEXT_CHARS = 20_000  # what is read of a prompt for its sketch
 MAX_SHINGLES = 2_000
 
 _URL = re.compile(r"\bhttps?://\S+|\bwww\.\S+|\b[\w.+-]+@[\w-]+\.[\w.-]+\b")
-_QUOTED = re.compile(r"\"[^\"\n]{0,200}\"|“[^”\n]{0,200}”|'[^'\n]{2,200}'(?!\w)")
+# Short quoted strings are slots; a long quoted passage is content, and triple quotes
+# (docstrings) are not quotes at all.
+_QUOTED = re.compile(
+    r"(?<![\"\w])\"(?!\")[^\"\n]{1,40}\"(?!\")|“[^”\n]{1,40}”|(?<!\w)'[^'\n]{1,40}'(?!\w)"
+)
 _NUMBER = re.compile(r"[-+]?\d+(?:[.,]\d+)*")
 # A capitalised word that does not open a sentence or a line: a name, most often.
-_NAME = re.compile(r"(?<=[a-z,;:)] )[A-Z][a-z]+(?:\s[A-Z][a-z]+)*")
-_TOKEN = re.compile(r"<[a-z]+>|\w+")
+_NAME = re.compile(r"([a-z,;:)]\s+)[A-Z][a-z]+(?:\s+[A-Z][a-z]+)*")
+# Scripts written without spaces (Chinese, Japanese, Korean) count one token a character.
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
+_TOKEN = re.compile(rf"<[a-z]+>|[{_CJK}]|[^\W{_CJK}]+")
 
 _REASONING_TEXT = re.compile(
     r"step[- ]by[- ]step|chain[- ]of[- ]thought|show (?:your|all (?:of )?your|the) "
@@ -40,7 +46,7 @@ def mask(text: str) -> str:
     text = text[:MAX_TEXT_CHARS]
     text = _URL.sub(" <url> ", text)
     text = _QUOTED.sub(" <str> ", text)
-    text = _NAME.sub("<name>", text)
+    text = _NAME.sub(r"\1<name>", text)
     text = _NUMBER.sub(" <num> ", text)
     return " ".join(text.lower().split())
 
