@@ -8,6 +8,7 @@ from benchwarden.cli import (
     ask_cmd,
     demo_cmd,
     models_cmd,
+    monitor_cmd,
     refusal_cmd,
     report_cmd,
     results_cmd,
@@ -43,6 +44,7 @@ app.add_typer(warden_cmd.org_app, name="org")
 app.add_typer(warden_cmd.grant_app, name="grant")
 app.add_typer(warden_cmd.key_app, name="key")
 app.add_typer(warden_cmd.audit_app, name="audit")
+app.add_typer(monitor_cmd.monitor_app, name="monitor")
 
 
 def main() -> None:

@@ -102,29 +102,44 @@ def serve(
     ] = None,
     db: DbOption = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+    fingerprints: Annotated[
+        Path | None,
+        typer.Option(
+            "--fingerprints",
+            help="Benchmark fingerprints for the monitor (default: "
+            "$BENCHWARDEN_HOME/monitor/fingerprints.npz when present; build it with "
+            "`monitor fingerprints build`).",
+        ),
+    ] = None,
+    monitor: Annotated[
+        bool, typer.Option("--monitor/--no-monitor", help="Record usage for the monitor.")
+    ] = True,
 ) -> None:
     """Serve models under contract terms (OpenAI and Anthropic endpoints)."""
     from benchwarden.models.config import ConfigError
     from benchwarden.models.registry import key_status
     from benchwarden.store.records import StoreError
-    from benchwarden.warden.app import ADMIN_TOKEN_ENV, create_app, runtime_of
+    from benchwarden.warden.app import ADMIN_TOKEN_ENV, WardenSettings, create_app, runtime_of
     from benchwarden.warden.backends import load_backends
+    from benchwarden.warden.monitor.fingerprints import FingerprintError
     from benchwarden.warden.server import run
 
     try:
         specs = load_backends(backends)
-        app = create_app(db, specs)
-    except (ConfigError, StoreError) as exc:
+        settings = WardenSettings(monitor=monitor)
+        app = create_app(db, specs, settings=settings, fingerprints=fingerprints)
+    except (ConfigError, StoreError, FingerprintError) as exc:
         fail(str(exc))
     for spec in specs.values():
         status = key_status(spec)
         if status.startswith("missing"):
             err_console.print(f"[yellow]warning:[/] {spec.name}: upstream key {status}")
-    store_url = runtime_of(app).store.url
+    runtime = runtime_of(app)
     admin = "on" if os.environ.get(ADMIN_TOKEN_ENV) else f"off (set {ADMIN_TOKEN_ENV})"
+    watching = f"on, {len(runtime.fingerprints)} fingerprints" if monitor else "off"
     err_console.print(
-        f"warden on http://{host}:{port}: {', '.join(sorted(specs))}; db {store_url}; "
-        f"admin API {admin}",
+        f"warden on http://{host}:{port}: {', '.join(sorted(specs))}; db {runtime.store.url}; "
+        f"admin API {admin}; monitor {watching}",
         highlight=False,
         soft_wrap=True,
     )

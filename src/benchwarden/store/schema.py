@@ -229,3 +229,53 @@ writing_judgments = sa.Table(
     sa.UniqueConstraint(*JUDGMENT_KEY, name="uq_writing_judgments_key"),
     sa.Index("ix_writing_judgments_run", "run_id"),
 )
+
+# ---- warden monitor: per-request usage records and findings ---------------------------
+# See docs/WARDEN.md ("The monitor"). Created by migration 0004_monitor. No prompt text:
+# a SHA-256 of the prompt and a MinHash signature of its masked form.
+
+monitor_usage = sa.Table(
+    "monitor_usage",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("ts", UTCDateTime(), nullable=False),
+    sa.Column("org", sa.String(), nullable=False),
+    sa.Column("key_id", sa.String(), nullable=False),
+    sa.Column("model", sa.String(), nullable=True),
+    sa.Column("purpose", sa.String(), nullable=True),
+    sa.Column("endpoint", sa.String(), nullable=False),
+    sa.Column("outcome", sa.String(), nullable=False),
+    sa.Column("code", sa.String(), nullable=True),
+    sa.Column("input_tokens", sa.BigInteger(), nullable=False),
+    sa.Column("output_tokens", sa.BigInteger(), nullable=False),
+    sa.Column("max_tokens", sa.BigInteger(), nullable=True),
+    sa.Column("rpm", sa.BigInteger(), nullable=True),
+    sa.Column("max_concurrency", sa.Integer(), nullable=True),
+    sa.Column("in_flight", sa.Integer(), nullable=False),
+    sa.Column("flags", sa.JSON(), nullable=False),
+    sa.Column("prompt_sha256", sa.String(64), nullable=True),
+    sa.Column("minhash", sa.LargeBinary(), nullable=True),
+    sa.Column("benchmark", sa.String(), nullable=True),
+    sa.Index("ix_monitor_usage_org_ts", "org", "ts"),
+    sa.Index("ix_monitor_usage_ts", "ts"),
+)
+
+monitor_findings = sa.Table(
+    "monitor_findings",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("org", sa.String(), nullable=False),
+    sa.Column("window_start", UTCDateTime(), nullable=False),
+    sa.Column("window_end", UTCDateTime(), nullable=False),
+    sa.Column("score", sa.Double(), nullable=False),
+    sa.Column("kind", sa.String(), nullable=False),
+    sa.Column("recommended", sa.String(), nullable=False),
+    sa.Column("status", sa.String(), nullable=False),
+    sa.Column("action", sa.String(), nullable=True),
+    sa.Column("applied_by", sa.String(), nullable=True),
+    sa.Column("applied_at", UTCDateTime(), nullable=True),
+    sa.Column("signals", sa.JSON(), nullable=False),
+    sa.Column("evidence", sa.JSON(), nullable=False),
+    sa.Index("ix_monitor_findings_org_created", "org", "created_at"),
+)

@@ -23,6 +23,7 @@ from benchwarden.store.audit_store import AuditLog
 from benchwarden.store.engine import SINGLE_READ_OPTION, write_transaction
 from benchwarden.store.guard import Guard
 from benchwarden.store.migrate import open_engine
+from benchwarden.store.monitor_store import MonitorStore
 from benchwarden.store.warden_records import Access, GrantRecord, KeyRecord, OrgRecord
 
 _ORGS = schema.warden_orgs
@@ -99,6 +100,7 @@ class WardenStore:
         self.url = self._guard.shown
         self.dialect = engine.dialect.name
         self.audit = AuditLog(engine, self._guard)
+        self.monitor = MonitorStore(engine, self._guard)
 
     def __enter__(self) -> WardenStore:
         return self
@@ -189,7 +191,22 @@ class WardenStore:
             rows = conn.execute(query).all()
         return [_grant(r._mapping, "") for r in rows]
 
+    def org_grants_in(self, conn: Connection, org_id: int) -> list[GrantRecord]:
+        """The organization's grants, inside the caller's transaction."""
+        query = sa.select(_GRANTS).where(_GRANTS.c.org_id == org_id).order_by(_GRANTS.c.model)
+        return [_grant(r._mapping, "") for r in conn.execute(query).all()]
+
     # -- keys ---------------------------------------------------------------------------
+
+    def org_keys_in(self, conn: Connection, org_id: int) -> list[KeyRecord]:
+        """The organization's keys, inside the caller's transaction."""
+        query = (
+            sa.select(_KEYS, _ORGS.c.name.label("org_name"))
+            .join(_ORGS, _ORGS.c.id == _KEYS.c.org_id)
+            .where(_KEYS.c.org_id == org_id)
+            .order_by(_KEYS.c.key_id)
+        )
+        return [_key(r._mapping, r.org_name) for r in conn.execute(query).all()]
 
     def key_id_taken(self, conn: Connection, key_id: str) -> bool:
         query = sa.select(_KEYS.c.key_id).where(_KEYS.c.key_id == key_id)

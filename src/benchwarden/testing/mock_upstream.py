@@ -85,6 +85,17 @@ class Fault:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class Shaped:
+    """A plain OpenAI answer chosen per request by a ``shape`` function (the traffic
+    simulator's lengths): the text, the usage it reports, and its finish reason."""
+
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+    finish_reason: str = "stop"
+
+
 @dataclass(slots=True)
 class Stats:
     requests: int = 0
@@ -106,6 +117,7 @@ class MockUpstream:
         window_s: float = 1.0,
         keep_bodies: bool = True,
         responder: Callable[[dict[str, Any]], str] | None = None,
+        shape: Callable[[dict[str, Any]], Shaped] | None = None,
     ) -> None:
         # ``responder`` computes each reply from the request body (a scripted judge).
         self.responder = responder
@@ -115,6 +127,7 @@ class MockUpstream:
         self.rate_limit = rate_limit
         self.window_s = window_s
         self.keep_bodies = keep_bodies
+        self.shape = shape
         self.stats = Stats()
         self._faults: collections.deque[Fault] = collections.deque()
         self._window_start = 0.0
@@ -284,6 +297,8 @@ class MockUpstream:
         return f"echo {last} seed={request.get('seed')}"
 
     def _openai_body(self, path: str, request: dict[str, Any]) -> dict[str, Any]:
+        if self.shape is not None:
+            return _shaped_body(path, request, self.shape(request))
         n = int(request.get("n", 1))
         completion = path.endswith("/completions") and not path.endswith("chat/completions")
         choices = []
@@ -408,6 +423,30 @@ class MockUpstream:
             ev("message_stop", {}),
         ]
         return out
+
+
+def _shaped_body(path: str, request: dict[str, Any], shaped: Shaped) -> dict[str, Any]:
+    chat = path.endswith("chat/completions")
+    choice: dict[str, Any] = {"index": 0, "finish_reason": shaped.finish_reason}
+    if chat:
+        choice["message"] = {"role": "assistant", "content": shaped.text}
+    else:
+        choice["text"] = shaped.text
+    usage = {
+        "prompt_tokens": shaped.prompt_tokens,
+        "completion_tokens": shaped.completion_tokens,
+        "total_tokens": shaped.prompt_tokens + shaped.completion_tokens,
+    }
+    kind = "chat.completion" if chat else "text_completion"
+    model = request.get("model", "mock")
+    return {
+        "id": "mock-1",
+        "object": kind,
+        "created": 0,
+        "model": model,
+        "choices": [choice],
+        "usage": usage,
+    }
 
 
 class ThreadedMockUpstream:

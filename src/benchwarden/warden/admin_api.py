@@ -72,6 +72,10 @@ class AdminApi:
             Route("/admin/audit/tail", self._guard(self.tail), methods=["GET"]),
         ]
 
+    def guard(self, handler: Handler) -> Handler:
+        """``handler`` behind the admin token (for routes defined elsewhere: the monitor)."""
+        return self._guard(handler)
+
     def _authorized(self, request: Request) -> bool:
         assert self._digest is not None
         scheme, _, given = request.headers.get("authorization", "").partition(" ")

@@ -19,13 +19,17 @@ import asyncio
 import contextlib
 import logging
 import os
+import time
 from collections.abc import AsyncIterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -44,8 +48,14 @@ from benchwarden.warden.gate import Gate
 from benchwarden.warden.http_io import MAX_BODY_BYTES, error_response, json_response
 from benchwarden.warden.limits import Limiter, SlidingWindowLimiter
 from benchwarden.warden.metrics import CONTENT_TYPE, WardenMetrics
+from benchwarden.warden.monitor.admin import MonitorApi
+from benchwarden.warden.monitor.fingerprints import FingerprintError, Fingerprints, default_path
+from benchwarden.warden.monitor.recorder import UsageRecorder
+from benchwarden.warden.monitor.scoring import Policy
+from benchwarden.warden.monitor.service import MonitorService
 from benchwarden.warden.sequencer import DbAuditSequencer
 from benchwarden.warden.serving import Services, serve_call
+from benchwarden.warden.sim_clock import SimClock, SimTimeMiddleware
 from benchwarden.warden.tenancy import Tenancy
 from benchwarden.warden.watch import WATCH_INTERVAL_S, RevocationWatch
 
@@ -59,6 +69,8 @@ class WardenSettings:
     watch_interval_s: float = WATCH_INTERVAL_S
     limit_window_s: float = 60.0
     db_threads: int = 8
+    monitor: bool = True  # usage records for the monitor (off the request path)
+    monitor_flush_s: float = 0.5
 
 
 @dataclass(slots=True)
@@ -74,6 +86,9 @@ class Runtime:
     metrics: WardenMetrics
     executor: ThreadPoolExecutor
     owns_store: bool
+    monitor: MonitorService | None = None
+    recorder: UsageRecorder | None = None
+    fingerprints: Fingerprints = field(default_factory=Fingerprints.empty)
 
 
 def create_app(
@@ -83,11 +98,16 @@ def create_app(
     admin_token: str | None = None,
     settings: WardenSettings | None = None,
     limiter: Limiter | None = None,
+    fingerprints: Fingerprints | Path | None = None,
+    policy: Policy | None = None,
+    sim_clock: SimClock | None = None,
 ) -> Starlette:
     """The app. ``store``: a database URL or path (None: the default SQLite file) or an
     open WardenStore; ``backends``: served models (None: the embedded ones);
     ``admin_token``: None reads BENCHWARDEN_ADMIN_TOKEN, "" disables the admin API.
-    Opening the store happens here, so a bad ``--db`` fails before serving starts."""
+    Opening the store happens here, so a bad ``--db`` fails before serving starts.
+    ``fingerprints``: benchmark fingerprints for the monitor (a file; None: the default
+    file when it exists); ``sim_clock``: simulated time, for the traffic simulator only."""
     settings = settings or WardenSettings()
     owns_store = not isinstance(store, WardenStore)
     opened = store if isinstance(store, WardenStore) else open_warden_store(store)
@@ -99,6 +119,13 @@ def create_app(
     metrics = WardenMetrics(served.names())
     sequencer = DbAuditSequencer(opened)
     writer = AuditWriter(sequencer, executor, observe=metrics.observe_audit)
+    prints = _fingerprints(fingerprints)
+    recorder = (
+        UsageRecorder(opened.monitor, prints, executor, flush_s=settings.monitor_flush_s)
+        if settings.monitor
+        else None
+    )
+    clock = sim_clock.now if sim_clock is not None else _utc_now
     gate = Gate(
         opened,
         limiter or SlidingWindowLimiter(settings.limit_window_s),
@@ -106,12 +133,30 @@ def create_app(
         metrics,
         served.names(),
         executor,
+        clock=clock,
+        recorder=recorder,
+        monotonic=sim_clock.monotonic if sim_clock is not None else time.monotonic,
     )
     watch = RevocationWatch(opened, executor, interval_s=settings.watch_interval_s)
-    tenancy = Tenancy(opened, "admin-api", sequencer)
-    runtime = Runtime(opened, served, gate, watch, writer, tenancy, metrics, executor, owns_store)
+    tenancy = Tenancy(opened, "admin-api", sequencer, clock=clock)
+    monitor = MonitorService(opened, sequencer, policy=policy, clock=clock)
+    runtime = Runtime(
+        opened,
+        served,
+        gate,
+        watch,
+        writer,
+        tenancy,
+        metrics,
+        executor,
+        owns_store,
+        monitor,
+        recorder,
+        prints,
+    )
     services = Services(gate, served, watch, settings.max_body_bytes)
     admin = AdminApi(tenancy, watch, token or None, executor)
+    monitor_api = MonitorApi(monitor, watch, executor)
 
     async def chat_completions(request: Request) -> Response:
         wire = openai_wire.OpenAIWire()
@@ -157,11 +202,15 @@ def create_app(
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         await writer.start()
         await watch.start()
+        if recorder is not None:
+            await recorder.start()
         try:
             yield
         finally:
             await watch.stop()
             await served.aclose()
+            if recorder is not None:
+                await recorder.stop()
             await writer.stop()
             executor.shutdown(wait=True)
             if owns_store:
@@ -175,9 +224,12 @@ def create_app(
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics_endpoint, methods=["GET"]),
         *admin.routes(),
+        *monitor_api.routes(admin.guard),
     ]
+    middleware = [Middleware(SimTimeMiddleware, clock=sim_clock)] if sim_clock else []
     app = Starlette(
         routes=routes,
+        middleware=middleware,
         lifespan=lifespan,
         exception_handlers={HTTPException: _http_error, Exception: _internal_error},
     )
@@ -199,6 +251,26 @@ async def _internal_error(request: Request, exc: Exception) -> Response:
     dialect: Dialect = "anthropic" if request.url.path.startswith("/v1/messages") else "openai"
     error = ApiError(500, "internal_error", "Internal error; it has been logged.")
     return error_response(dialect, error)
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _fingerprints(given: Fingerprints | Path | None) -> Fingerprints:
+    """The given fingerprints, a file's, or the default file's when there is one."""
+    if isinstance(given, Fingerprints):
+        return given
+    path = given or default_path()
+    if given is None and not path.exists():
+        return Fingerprints.empty()
+    try:
+        return Fingerprints.load(path)
+    except FingerprintError as exc:
+        if given is not None:
+            raise
+        log.warning("benchmark fingerprints not loaded: %s", exc)
+        return Fingerprints.empty()
 
 
 def runtime_of(app: Any) -> Runtime:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -28,6 +28,8 @@ from benchwarden.warden.audit import AuditEntry
 from benchwarden.warden.audit_writer import AuditWriter
 from benchwarden.warden.limits import Limiter, Limits, Reservation
 from benchwarden.warden.metrics import WardenMetrics
+from benchwarden.warden.monitor.recorder import Observation, UsageRecorder
+from benchwarden.warden.monitor.text import prompt_text
 from benchwarden.warden.policy import Allow, Decision, Refuse, RequestFacts, decide, key_refusal
 from benchwarden.warden.tokens import prompt_bound
 
@@ -50,6 +52,7 @@ class Admission:
     request_sha256: str | None
     stream: bool
     started: float = field(default_factory=time.perf_counter)
+    observation: Observation | None = None  # for the usage monitor
 
 
 def _clip(text: str | None) -> str | None:
@@ -69,6 +72,7 @@ class Gate:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         monotonic: Callable[[], float] = time.monotonic,
         estimator: Callable[[GenerateRequest], int] = prompt_bound,
+        recorder: UsageRecorder | None = None,
     ) -> None:
         self.store = store
         self.limiter = limiter
@@ -79,6 +83,7 @@ class Gate:
         self.clock = clock
         self.monotonic = monotonic
         self.estimator = estimator
+        self.recorder = recorder
 
     async def _read(self, key_id: str, model: str | None) -> Access | None:
         loop = asyncio.get_running_loop()
@@ -111,6 +116,8 @@ class Gate:
         call: ParsedCall | None,
         body_error: ApiError | None,
         request_sha256: str | None,
+        *,
+        flags: Sequence[str] = (),
     ) -> Admission:
         """An admitted call, or raises the refusal as ``ApiError`` (already recorded)."""
         model = call.model if call is not None else None
@@ -155,10 +162,20 @@ class Gate:
             if not isinstance(exc, Exception):
                 raise
         if isinstance(decision, Refuse):
+            if self.recorder is not None and key is not None:
+                self.recorder.refused(
+                    self._observe(endpoint, entry, key, grant, flags), entry.code or ""
+                )
             raise decision.error()
         assert call is not None and key is not None and grant is not None
         assert reservation is not None
         self.metrics.in_flight.inc()
+        observation = None
+        if self.recorder is not None:
+            observation = self._observe(endpoint, entry, key, grant, flags)
+            observation.max_tokens = call.request.max_tokens
+            observation.text = prompt_text(call.request)
+            self.recorder.begin(observation)
         return Admission(
             endpoint=endpoint,
             key=key,
@@ -169,6 +186,28 @@ class Gate:
             prompt_tokens=bound,
             request_sha256=request_sha256,
             stream=call.stream,
+            observation=observation,
+        )
+
+    def _observe(
+        self,
+        endpoint: str,
+        entry: AuditEntry,
+        key: KeyRecord,
+        grant: GrantRecord | None,
+        flags: Sequence[str],
+    ) -> Observation:
+        return Observation(
+            ts=entry.ts,
+            org=key.org,
+            key_id=key.key_id,
+            endpoint=endpoint,
+            model=entry.model,
+            purpose=entry.purpose,
+            grant_id=grant.id if grant is not None else None,
+            rpm=grant.rpm if grant is not None else None,
+            max_concurrency=grant.max_concurrency if grant is not None else None,
+            flags=list(flags),
         )
 
     def _reserve(
@@ -270,6 +309,8 @@ class Gate:
         try:
             self.limiter.settle(admission.reservation, usage.total_tokens, self.monotonic())
             self.metrics.in_flight.dec()
+            if admission.observation is not None and self.recorder is not None:
+                self.recorder.finish(admission.observation, outcome, code, usage)
             model = self.metrics.model_label(admission.model)
             self.metrics.outcomes.labels(admission.endpoint, model, outcome, code or "").inc()
             self.metrics.tokens.labels(model, "input").inc(usage.input_tokens)

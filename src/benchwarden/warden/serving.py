@@ -29,6 +29,7 @@ from benchwarden.warden.backends import Backends
 from benchwarden.warden.failures import api_error_for
 from benchwarden.warden.gate import Admission, Gate
 from benchwarden.warden.http_io import error_response, json_response, read_body
+from benchwarden.warden.monitor.text import probe_flags
 from benchwarden.warden.streaming import Pump, SSEResponse, Stopped, StreamCall
 from benchwarden.warden.tokens import Meter, rough_estimate
 from benchwarden.warden.watch import RevocationWatch, Ticket
@@ -51,14 +52,20 @@ async def serve_call(
     call: ParsedCall | None = None
     body_error: ApiError | None = None
     digest: str | None = None
+    flags: list[str] = []
     try:
         body = await read_body(request, services.max_body_bytes)
         digest = hashlib.sha256(body).hexdigest()
-        call = wire.parse(parse_json_object(body))
+        data = parse_json_object(body)
+        if services.gate.recorder is not None:
+            flags = probe_flags(data)
+        call = wire.parse(data)
     except ApiError as exc:
         body_error = exc
     try:
-        admission = await services.gate.admit(endpoint, request.headers, call, body_error, digest)
+        admission = await services.gate.admit(
+            endpoint, request.headers, call, body_error, digest, flags=flags
+        )
     except ApiError as exc:
         return error_response(dialect, exc)
     assert call is not None
