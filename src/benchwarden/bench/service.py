@@ -26,6 +26,7 @@ from benchwarden.models.factory import open_client
 from benchwarden.models.protocol import ModelClient
 from benchwarden.models.registry import resolve
 from benchwarden.store import RunRecord, Store
+from benchwarden.store.urls import mask_url
 
 
 class RunRefused(Exception):
@@ -152,7 +153,8 @@ def prepare(store: Store, request: RunRequest, configured: dict[str, ModelSpec])
                 },
                 "judges": list(judge_specs),
             },
-            command=request.command,
+            # The command line may carry a database URL with its password (--db).
+            command=mask_url(request.command),
             benchwarden_version=__version__,
         )
     done = store.done_keys(run_id)

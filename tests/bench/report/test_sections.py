@@ -83,3 +83,20 @@ def test_hostile_names_are_escaped() -> None:
     run = RunRecord(evil, "benchmarking", 0, [evil], [evil], {"note": evil}, command=evil)
     page = build_report(run, [_sample(evil, evil, evil, 1.0)])
     assert evil not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
+
+
+def test_provenance_never_shows_a_database_password() -> None:
+    run = RunRecord(
+        "r",
+        "benchmarking",
+        0,
+        ["quiz"],
+        ["a", "b"],
+        {},
+        command="benchwarden run -s quiz --db postgresql://eval:hunter2-secret@db.lab/results",
+    )
+    sample = _sample("quiz", "a", "i1", 1.0)
+    sample.endpoint = "https://user:endpoint-secret@llm.lab/v1"
+    page = build_report(run, [sample, _sample("quiz", "b", "i1", 0.0)])
+    assert "hunter2-secret" not in page and "endpoint-secret" not in page
+    assert "postgresql://eval:***@db.lab/results" in page

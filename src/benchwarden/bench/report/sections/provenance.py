@@ -10,6 +10,7 @@ from collections import Counter
 from benchwarden.bench.report.context import ReportContext
 from benchwarden.bench.report.html import Raw, esc, table
 from benchwarden.bench.report.sections import section
+from benchwarden.store.urls import mask_url
 
 _MAX_ERRORS_SHOWN = 5
 _PER_SAMPLE = ("seed", "epoch")
@@ -31,7 +32,7 @@ def provenance(ctx: ReportContext) -> str | None:
             ("created", run.created_at.strftime(fmt) if run.created_at else "—"),
             ("updated", run.updated_at.strftime(fmt) if run.updated_at else "—"),
             ("benchwarden", run.benchwarden_version or "—"),
-            ("command", Raw(f"<code>{esc(run.command or '—')}</code>")),
+            ("command", Raw(f"<code>{esc(mask_url(run.command or '—'))}</code>")),
             ("settings", Raw(f"<code>{esc(json.dumps(run.settings, sort_keys=True))}</code>")),
         ],
         numeric_from=9,
@@ -40,7 +41,7 @@ def provenance(ctx: ReportContext) -> str | None:
     errors: list[tuple[str, str, str, str]] = []
     for model in ctx.models:
         mine = [s for s in ctx.samples if s.model == model]
-        endpoints = sorted({s.endpoint or "—" for s in mine})
+        endpoints = sorted({mask_url(s.endpoint or "—") for s in mine})
         modes = sorted({s.mode or "—" for s in mine})
         purposes = sorted({s.purpose or "—" for s in mine})
         # Seeds differ per sample by design: group the parameters without them.
