@@ -5,6 +5,7 @@ Run from the repository root::
     .venv/bin/python benchmarks/gateway_vs_peers.py            # about 5 min
     .venv/bin/python benchmarks/gateway_vs_peers.py --quick    # about 90 s
     .venv/bin/python benchmarks/gateway_vs_peers.py --pg       # + warden on PostgreSQL
+    .venv/bin/python benchmarks/gateway_vs_peers.py --no-monitor-too   # + warden, monitor off
 
 Nothing is installed at run time. The peers are installed once beforehand under
 ``$BENCHWARDEN_PEERS`` (default ``/tmp/benchwarden-peers``); a missing peer is skipped
@@ -66,7 +67,7 @@ import threading
 import time
 import urllib.parse
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -332,9 +333,12 @@ def _cli(db: str, *args: str) -> str:
     return done.stdout
 
 
-def start_warden(name: str, workdir: Path, mock_port: int, db: str, s: Settings) -> Target:
+def start_warden(
+    name: str, workdir: Path, mock_port: int, db: str, s: Settings, extra: Sequence[str] = ()
+) -> Target:
     """Fresh tenancy in ``db`` (an org, a grant with limits never reached, a key whose one
-    purpose is implied), a backends file for the mock, then ``benchwarden serve``."""
+    purpose is implied), a backends file for the mock, then ``benchwarden serve``
+    (``extra``: more serve options, e.g. ``--no-monitor``)."""
     started = time.monotonic()
     _cli(db, "org", "create", "bench")
     _cli(
@@ -354,7 +358,7 @@ def start_warden(name: str, workdir: Path, mock_port: int, db: str, s: Settings)
     )
     port = free_port()
     argv = [PYTHON, "-m", "benchwarden.cli", "serve", "--port", str(port)]
-    argv += ["--backends", str(backends), "--db", db]
+    argv += ["--backends", str(backends), "--db", db, *extra]
     proc = Proc(name, argv, workdir / f"{name}.log")
     target = Target(
         name,
@@ -1068,7 +1072,7 @@ def _children() -> Iterator[None]:
 
 
 def start_targets(
-    names: list[str], workdir: Path, mock_port: int, s: Settings, pg: bool
+    names: list[str], workdir: Path, mock_port: int, s: Settings, pg: bool, no_monitor: bool
 ) -> list[Target]:
     """Start the gateways concurrently (LiteLLM takes the longest); a missing or failing
     peer becomes a skipped target with the reason."""
@@ -1077,6 +1081,11 @@ def start_targets(
     if "warden" in names:
         db = str(workdir / "warden.db")
         starters["warden"] = lambda: start_warden("warden", workdir, mock_port, db, s)
+    if no_monitor:
+        db_off = str(workdir / "warden-nomon.db")
+        starters["warden-nomon"] = lambda: start_warden(
+            "warden-nomon", workdir, mock_port, db_off, s, ("--no-monitor",)
+        )
     if pg:
 
         def warden_pg() -> Target:
@@ -1105,7 +1114,7 @@ def start_targets(
             except Exception as exc:
                 print(f"skipping {name}: it did not start: {exc}", flush=True)
                 targets[name] = Target(name, skipped=f"did not start ({str(exc)[:80]})")
-    order = ["direct", "warden", "warden-pg", "litellm", "portkey"]
+    order = ["direct", "warden", "warden-nomon", "warden-pg", "litellm", "portkey"]
     return [targets[n] for n in order if n in targets]
 
 
@@ -1118,6 +1127,11 @@ def main() -> int:
         help="comma-separated gateways to measure (default: warden,litellm,portkey)",
     )
     parser.add_argument("--pg", action="store_true", help="also warden on a throwaway PostgreSQL")
+    parser.add_argument(
+        "--no-monitor-too",
+        action="store_true",
+        help="also warden with its usage monitor off (the monitor's cost)",
+    )
     parser.add_argument("--latency", type=float, default=0.0, help="mock upstream latency (s)")
     parser.add_argument("--json", type=Path, default=None, help="write the figures here too")
     parser.add_argument("--loadgen", help=argparse.SUPPRESS)
@@ -1152,7 +1166,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bw-gvp-") as tmp, _children():
         workdir = Path(tmp)
         mock, mock_port = start_mock(workdir, args.latency)
-        targets = start_targets(names, workdir, mock_port, s, args.pg)
+        targets = start_targets(names, workdir, mock_port, s, args.pg, args.no_monitor_too)
         live = [t for t in targets if t.skipped is None]
         print(f"\nsetup ({clock.elapsed():.0f}s): mock upstream on :{mock_port}")
         for t in targets:
@@ -1208,6 +1222,8 @@ def main() -> int:
     ratios = print_ratios(added99, closed, "warden")
     if args.pg:
         print_ratios(added99, closed, "warden-pg")
+    if args.no_monitor_too:
+        print_ratios(added99, closed, "warden-nomon")
     print(
         f"\nwall time {clock.elapsed():.0f}s; load average {load_start} at start, "
         f"{_loadavg()} at end ({os.cpu_count()} CPUs shared by the mock, the gateways and "
