@@ -165,3 +165,19 @@ def test_recheck_for_calls_in_flight() -> None:
     assert code(recheck(key(), None, "m", NOW)) == "model_not_granted"  # type: ignore[arg-type]
     assert code(recheck(key(), grant(expires=PAST), "m", NOW)) == "key_expired"  # type: ignore[arg-type]
     assert recheck(key(expires=LATER), grant(expires=LATER), "m", NOW) is None
+
+
+def test_a_suspended_grant_has_its_own_refusal() -> None:
+    suspended = grant(expires=LATER)
+    suspended.suspended_at, suspended.suspend_reason = PAST, "monitor finding 3"
+    refused = decide(key(), suspended, facts(), NOW)
+    assert isinstance(refused, Refuse)
+    assert (refused.status, refused.code, refused.retryable) == (403, "grant_suspended", False)
+    assert "suspended by the provider" in refused.message and "audit log" in refused.message
+    assert "expired" not in refused.message and "renew" not in refused.message
+    # it comes before expiry (a suspended, expired grant says suspended) and holds in flight
+    suspended.expires_at = PAST
+    assert code(decide(key(), suspended, facts(), NOW)) == "grant_suspended"
+    assert code(recheck(key(), suspended, "m", NOW)) == "grant_suspended"  # type: ignore[arg-type]
+    # the key's own state still comes first
+    assert code(decide(key(status="revoked"), suspended, facts(), NOW)) == "key_revoked"

@@ -152,11 +152,18 @@ def evaluate(db: DbOption = None, hours: HoursOption = 24.0, auto: AutoOption = 
 @monitor_app.command("apply")
 def apply(
     finding_id: Annotated[int, typer.Argument(help="The finding's id (see monitor report).")],
-    action: Annotated[str, typer.Argument(help="flag, throttle, suspend, revoke or dismiss.")],
+    action: Annotated[
+        str,
+        typer.Argument(
+            help="flag, throttle, suspend, revoke or dismiss (an open finding only), or "
+            "restore (lift the suspension a finding applied)."
+        ),
+    ],
     reason: Annotated[str | None, typer.Option("--reason")] = None,
     db: DbOption = None,
 ) -> None:
-    """Apply a response to a finding (an admin's approval); audited."""
+    """Apply a response to an open finding (an admin's approval), or restore a suspended
+    one; audited. A finding already acted on is an error: escalate on a newer one."""
     with _service(db) as service:
         applied = service.apply(finding_id, action, actor=_actor(), reason=reason)
     console.print(f"finding {finding_id}: {applied.action} applied", highlight=False)

@@ -235,7 +235,7 @@ def grant_list(
             _limit(g.rpm),
             _limit(g.tpm),
             _limit(g.max_concurrency),
-            _show(g.expires_at),
+            _show(g.expires_at) + (" (suspended)" if g.suspended_at else ""),
         )
     console.print(table)
 

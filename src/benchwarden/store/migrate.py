@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # The newest revision under migrations/versions; a test keeps the two in step.
-SCHEMA_HEAD = "0004_monitor"
+SCHEMA_HEAD = "0005_suspension"
 # Serialises concurrent migrations on one PostgreSQL database (any constant will do).
 PG_MIGRATION_LOCK = 0x62776D67
 

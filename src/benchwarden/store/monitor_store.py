@@ -124,6 +124,10 @@ class MonitorStore:
         with self._guard.errors("read findings"), self._engine.connect() as conn:
             return [_finding(r._mapping) for r in conn.execute(query)]
 
+    def get_finding(self, finding_id: int) -> FindingRow | None:
+        with self._guard.errors("read a finding"), self._engine.connect() as conn:
+            return self.finding(conn, finding_id)
+
     def finding(self, conn: Connection, finding_id: int) -> FindingRow | None:
         row = conn.execute(sa.select(_FINDINGS).where(_FINDINGS.c.id == finding_id)).first()
         return None if row is None else _finding(row._mapping)

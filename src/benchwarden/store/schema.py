@@ -135,6 +135,10 @@ warden_grants = sa.Table(
     sa.Column("expires_at", UTCDateTime(), nullable=True),
     sa.Column("created_at", UTCDateTime(), nullable=False),
     sa.Column("updated_at", UTCDateTime(), nullable=False),
+    # suspension by the provider (monitor): terms kept, access refused until restored
+    # (migration 0005_suspension)
+    sa.Column("suspended_at", UTCDateTime(), nullable=True),
+    sa.Column("suspend_reason", sa.Text(), nullable=True),
     sa.UniqueConstraint("org_id", "model", name="uq_warden_grants_org_model"),
 )
 

@@ -37,6 +37,9 @@ class GrantRecord:
     expires_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    # set while the provider has suspended access (the terms above are kept)
+    suspended_at: datetime | None = None
+    suspend_reason: str | None = None
 
 
 @dataclass(slots=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime
 from types import TracebackType
 from typing import Any
@@ -70,6 +71,8 @@ def _grant(row: Any, org: str, prefix: str = "") -> GrantRecord:
         expires_at=get("expires_at"),
         created_at=get("created_at"),
         updated_at=get("updated_at"),
+        suspended_at=get("suspended_at"),
+        suspend_reason=get("suspend_reason"),
     )
 
 
@@ -170,6 +173,19 @@ class WardenStore:
         found = self.find_grant(conn, org, model)
         assert found is not None
         return found
+
+    def set_suspended(
+        self, conn: Connection, grant: GrantRecord, now: datetime, reason: str | None
+    ) -> GrantRecord:
+        """Suspend the grant (``reason`` given) or restore it (None); its terms are
+        untouched. ``updated_at`` moves to ``now``: the grant changed."""
+        at = now if reason is not None else None
+        conn.execute(
+            sa.update(_GRANTS)
+            .where(_GRANTS.c.id == grant.id)
+            .values(suspended_at=at, suspend_reason=reason, updated_at=now)
+        )
+        return replace(grant, suspended_at=at, suspend_reason=reason, updated_at=now)
 
     def delete_grant(self, conn: Connection, grant: GrantRecord) -> None:
         conn.execute(sa.delete(_GRANTS).where(_GRANTS.c.id == grant.id))

@@ -16,7 +16,6 @@ flags, the share that are distillation-like), and the product-like flag rate.
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -32,13 +31,13 @@ from benchwarden.warden.app import WardenSettings, create_app, runtime_of
 from benchwarden.warden.backends import parse_backends
 from benchwarden.warden.monitor.fingerprints import Fingerprints
 from benchwarden.warden.monitor.scoring import Policy
+from benchwarden.warden.monitor.service import OrgAssessment
 from benchwarden.warden.server import BackgroundServer
 from benchwarden.warden.sim_clock import SIM_TIME_HEADER, SimClock
 from benchwarden.warden.tenancy import GrantTerms
 
 MODELS = ("model-a", "model-b", "model-c", "model-d")
 START = datetime(2026, 1, 5, tzinfo=UTC)  # a Monday, midnight UTC
-_KEY_ENV = "BENCHWARDEN_SIM_UPSTREAM_KEY"
 EXTRACTION_KINDS = frozenset({"extraction", "probing"})
 
 
@@ -64,38 +63,59 @@ class SimReport:
     outcomes: list[OrgOutcome]
     requests: int
     seconds: float
+    mode: str = "live server (requests through warden on loopback)"
 
     def of(self, kind: str) -> list[OrgOutcome]:
         return [o for o in self.outcomes if o.kind == kind]
 
-    def figures(self) -> dict[str, float]:
-        distill, bench, product = self.of("distillation"), self.of("benchmark"), self.of("product")
-        caught = [o for o in distill if o.flagged and o.first_kind in EXTRACTION_KINDS]
-        extraction_flags = [
-            o for o in self.outcomes if o.flagged and o.first_kind in EXTRACTION_KINDS
-        ]
+    def counts(self) -> dict[str, tuple[int, int]]:
+        """Each figure as (numerator, denominator): the exact counts behind the rates."""
+        distill = self.of("distillation")
+        overt = [o for o in distill if not o.traits.get("stealthy")]
+        stealthy = [o for o in distill if o.traits.get("stealthy")]
+
+        def caught(orgs: list[OrgOutcome]) -> int:
+            return sum(1 for o in orgs if o.flagged and o.first_kind in EXTRACTION_KINDS)
+
+        flags = [o for o in self.outcomes if o.flagged and o.first_kind in EXTRACTION_KINDS]
+        bench, product = self.of("benchmark"), self.of("product")
         return {
-            "recall": len(caught) / len(distill) if distill else float("nan"),
-            "precision": len(caught) / len(extraction_flags) if extraction_flags else float("nan"),
-            "benchmark_flag_rate": sum(o.flagged for o in bench) / len(bench)
-            if bench
-            else float("nan"),
-            "product_flag_rate": sum(o.flagged for o in product) / len(product)
-            if product
-            else float("nan"),
-            "orgs": float(len(self.outcomes)),
-            "requests": float(self.requests),
-            "seconds": round(self.seconds, 1),
+            "recall": (caught(distill), len(distill)),
+            "recall_overt": (caught(overt), len(overt)),
+            "recall_stealthy": (caught(stealthy), len(stealthy)),
+            "stealthy_flagged_any": (sum(o.flagged for o in stealthy), len(stealthy)),
+            "precision": (caught(distill), len(flags)),
+            "benchmark_flag_rate": (sum(o.flagged for o in bench), len(bench)),
+            "product_flag_rate": (sum(o.flagged for o in product), len(product)),
         }
 
+    def figures(self) -> dict[str, float]:
+        out = {k: n / d if d else float("nan") for k, (n, d) in self.counts().items()}
+        out.update(
+            orgs=float(len(self.outcomes)),
+            requests=float(self.requests),
+            seconds=round(self.seconds, 1),
+        )
+        return out
+
     def lines(self) -> list[str]:
-        f = self.figures()
+        f, c = self.figures(), self.counts()
+
+        def show(name: str) -> str:
+            n, d = c[name]
+            return f"{n}/{d} = {f[name]:.3f}" if d else "n/a (none)"
+
         return [
+            f"mode: {self.mode}",
             f"organizations {int(f['orgs'])}, requests {int(f['requests'])}, {f['seconds']} s",
-            f"recall (distillation-like flagged within a simulated day): {f['recall']:.3f}",
-            f"precision (extraction flags that are distillation-like): {f['precision']:.3f}",
-            f"benchmark-like flagged: {f['benchmark_flag_rate']:.3f}",
-            f"product-like flagged (purpose mismatch expected): {f['product_flag_rate']:.3f}",
+            "recall (distillation-like flagged for extraction within a simulated day): "
+            + show("recall"),
+            f"  overt (machine timing, saturated answers): {show('recall_overt')}",
+            f"  stealthy (human-like timing, few saturated answers): {show('recall_stealthy')}"
+            f"; flagged for any reason: {show('stealthy_flagged_any')}",
+            f"precision (extraction flags that are distillation-like): {show('precision')}",
+            f"benchmark-like flagged (false-flag rate): {show('benchmark_flag_rate')}",
+            f"product-like flagged (purpose mismatch expected): {show('product_flag_rate')}",
         ]
 
 
@@ -115,7 +135,7 @@ def _shape(planned: dict[tuple[str, str], int]) -> Any:
 def _backends(base_url: str) -> str:
     return "\n".join(
         f'[backends."{m}"]\nprovider = "openai"\nbase_url = "{base_url}/v1"\nmodel = "{m}"\n'
-        f'api_key_env = "{_KEY_ENV}"\nmax_attempts = 1\n'
+        "max_attempts = 1\n"  # the mock on loopback needs no key: none is configured
         for m in MODELS
     )
 
@@ -168,7 +188,6 @@ def run_simulation(
     checkpoints_h: Sequence[float] = (6, 12, 18, 24),
     policy: Policy | None = None,
 ) -> SimReport:
-    os.environ.setdefault(_KEY_ENV, "sim-upstream-key")
     planned = {(r.model, r.prompt): r.output_tokens for p in plans for r in p.requests}
     events = sorted(((r.ts, p.name, r) for p in plans for r in p.requests), key=lambda e: e[0])
     outcomes = {p.name: OrgOutcome(p.name, p.kind, len(p.requests), traits=p.traits) for p in plans}
@@ -201,16 +220,23 @@ def run_simulation(
                 _wait_recorded(runtime.store.monitor.usage_count, sent)
                 end = START + timedelta(hours=hour)
                 assert runtime.monitor is not None
-                for item in runtime.monitor.assess(end=end, hours=24):
-                    out = outcomes[item.org]
-                    out.score, out.level, out.found = (
-                        item.assessment.score,
-                        item.assessment.level,
-                        item.assessment.kind,
-                    )
-                    if out.first_flag_h is None and item.assessment.level != "none":
-                        out.first_flag_h, out.first_kind = hour, item.assessment.kind
+                record_checkpoint(outcomes, runtime.monitor.assess(end=end, hours=24), hour)
     return SimReport(list(outcomes.values()), len(events), time.perf_counter() - started)
+
+
+def record_checkpoint(
+    outcomes: dict[str, OrgOutcome], items: Sequence[OrgAssessment], hour: float
+) -> None:
+    """The assessments at one checkpoint: latest scores, and the first flag's hour."""
+    for item in items:
+        out = outcomes[item.org]
+        out.score, out.level, out.found = (
+            item.assessment.score,
+            item.assessment.level,
+            item.assessment.kind,
+        )
+        if out.first_flag_h is None and item.assessment.level != "none":
+            out.first_flag_h, out.first_kind = hour, item.assessment.kind
 
 
 def _wait_recorded(count: Any, expected: int, timeout_s: float = 60.0) -> None:

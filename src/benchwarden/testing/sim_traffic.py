@@ -10,7 +10,8 @@ Three kinds of organization, all declaring ``benchmarking``:
   arriving in a daily wave (busy afternoons, quiet nights);
 - **distillation-like**: broad templated prompts that never repeat, long answers
   that run to max_tokens, around the clock, most often on a machine's schedule, some
-  asking for step-by-step reasoning or for logprobs.
+  asking for step-by-step reasoning or for logprobs; and **stealthy** ones, with
+  people's hours, irregular arrivals and few answers run to max_tokens.
 
 All generated text is benign (everyday topics); no harmful request is ever made.
 """
@@ -266,10 +267,49 @@ def distillation_org(name: str, rng: random.Random) -> OrgPlan:
     return OrgPlan(name, "distillation", rpm, [r for r in requests if r.ts < DAY_S], traits)
 
 
+def stealthy_distillation_org(name: str, rng: random.Random) -> OrgPlan:
+    """Distillation that hides: people's hours (a daily wave, irregular arrivals), no
+    rate pinning or probing, and most answers well short of max_tokens; only the
+    prompts (broad, templated, never repeated) and long answers give it away."""
+    count = rng.randint(120, 260)
+    peak = rng.uniform(10, 17)
+    reasoning = rng.random() < 0.3
+    saturated = rng.uniform(0.05, 0.3)
+    requests = []
+    for i, t in enumerate(_diurnal_times(rng, count, peak)):
+        template = rng.choice(_DISTILL_TEMPLATES)
+        prompt = template.format(
+            topic=rng.choice(_TOPICS),
+            angle=rng.choice(_ANGLES),
+            audience=rng.choice(_AUDIENCES),
+            n=rng.randint(3, 12),
+        )
+        prompt += f" (part {i})" if rng.random() < 0.2 else ""
+        if reasoning:
+            prompt += _REASONING_SUFFIX
+        max_tokens = rng.choice((1024, 2048, 4096))
+        full = rng.random() < saturated
+        out = max_tokens if full else int(max_tokens * rng.uniform(0.25, 0.8))
+        requests.append(SimRequest(t, rng.choice(("model-a", "model-b")), prompt, max_tokens, out))
+    traits = {
+        "stealthy": True,
+        "peak_hour": round(peak, 1),
+        "reasoning": reasoning,
+        "saturated": round(saturated, 2),
+    }
+    return OrgPlan(name, "distillation", 600, requests, traits)
+
+
 def population(
-    seed: int, items: Sequence[SimItem], benchmark: int, product: int, distillation: int
+    seed: int,
+    items: Sequence[SimItem],
+    benchmark: int,
+    product: int,
+    distillation: int,
+    stealthy: int = 0,
 ) -> list[OrgPlan]:
-    """The organizations of one simulation, reproducible from ``seed``."""
+    """The organizations of one simulation, reproducible from ``seed``; ``stealthy``
+    distillation-like organizations come on top of the ``distillation`` overt ones."""
     rng = random.Random(seed)
     plans = [
         benchmark_org(f"bench-{i}", random.Random(rng.random()), items) for i in range(benchmark)
@@ -277,5 +317,9 @@ def population(
     plans += [product_org(f"product-{i}", random.Random(rng.random())) for i in range(product)]
     plans += [
         distillation_org(f"distill-{i}", random.Random(rng.random())) for i in range(distillation)
+    ]
+    plans += [
+        stealthy_distillation_org(f"stealth-{i}", random.Random(rng.random()))
+        for i in range(stealthy)
     ]
     return plans

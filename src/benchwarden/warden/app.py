@@ -137,7 +137,7 @@ def create_app(
         recorder=recorder,
         monotonic=sim_clock.monotonic if sim_clock is not None else time.monotonic,
     )
-    watch = RevocationWatch(opened, executor, interval_s=settings.watch_interval_s)
+    watch = RevocationWatch(opened, executor, interval_s=settings.watch_interval_s, clock=clock)
     tenancy = Tenancy(opened, "admin-api", sequencer, clock=clock)
     monitor = MonitorService(opened, sequencer, policy=policy, clock=clock)
     runtime = Runtime(

@@ -6,7 +6,7 @@ every combination can be tested directly; the gate does the reading and the writ
 
 Order matters and follows what a client can act on: no key or an unknown key (401)
 first, then the key's own state (revoked, expired: 403), then a malformed body (400),
-then the grant (not granted, expired: 403), the model (404) and the purpose (403).
+then the grant (not granted, suspended, expired: 403), the model (404) and the purpose (403).
 """
 
 from __future__ import annotations
@@ -98,6 +98,17 @@ def grant_refusal(
             "model_not_granted",
             f"Organization {key.org!r} has no grant for model {model!r}. "
             "Ask the provider for a grant, or use a granted model (GET /v1/models).",
+            retryable=False,
+        )
+    if grant.suspended_at is not None:  # a state, not a moment: holds at once
+        return Refuse(
+            403,
+            "grant_suspended",
+            f"Access of organization {key.org!r} to model {model!r} was suspended by the "
+            f"provider at {_when(grant.suspended_at)} after a review of its usage against "
+            "the terms of the grant. The suspension is recorded in the provider's audit "
+            "log; contact the provider's administrator (whoever issued your API key) to "
+            "have it reviewed. Retrying will not help.",
             retryable=False,
         )
     if grant.expires_at is not None and grant.expires_at <= now:
@@ -210,7 +221,7 @@ def recheck(
     key: KeyRecord | None, grant: GrantRecord | None, model: str, now: datetime
 ) -> Refuse | None:
     """For a call in flight: a refusal if its key or grant no longer allow it (the key
-    revoked, expired or deleted; the grant removed or expired)."""
+    revoked, expired or deleted; the grant removed, suspended or expired)."""
     if key is None:
         return Refuse(403, "key_revoked", "The API key was deleted.", retryable=False)
     return key_refusal(key, now) or grant_refusal(key, grant, model, now)

@@ -28,6 +28,7 @@ def grant_view(grant: GrantRecord) -> dict[str, Any]:
         "tpm": grant.tpm,
         "max_concurrency": grant.max_concurrency,
         "expires_at": _iso(grant.expires_at),
+        "suspended_at": _iso(grant.suspended_at),
         "created_at": _iso(grant.created_at),
         "updated_at": _iso(grant.updated_at),
     }

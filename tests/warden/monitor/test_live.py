@@ -10,10 +10,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import anthropic
 import httpx2 as httpx
 import openai
 import pytest
+from typer.testing import CliRunner
 
+from benchwarden.cli.app import app as cli_app
 from benchwarden.store.monitor_store import UsageRow
 from benchwarden.warden.monitor.scoring import Policy
 from tests.warden.conftest import Tenant, Warden
@@ -121,7 +124,7 @@ def test_throttle_holds_from_the_next_request_and_is_audited(admin: Warden) -> N
 
 
 @pytest.mark.parametrize(
-    ("action", "code"), [("suspend", "key_expired"), ("revoke", "key_revoked")]
+    ("action", "code"), [("suspend", "grant_suspended"), ("revoke", "key_revoked")]
 )
 def test_suspend_and_revoke(admin: Warden, action: str, code: str) -> None:
     tenant = admin.tenant(models=("mock-gpt",))
@@ -157,3 +160,75 @@ def test_report_endpoint_and_guard(admin: Warden, warden: Warden) -> None:
     unauthorized = httpx.get(f"{admin.url}/admin/monitor/report", timeout=10)
     assert unauthorized.status_code == 401
     assert httpx.get(f"{warden.url}/admin/monitor/report", timeout=10).status_code == 404
+
+
+def _apply(warden: Warden, finding_id: int, action: str) -> httpx.Response:
+    path = f"/admin/monitor/findings/{finding_id}/apply"
+    return _admin(warden, "POST", path, json={"action": action})
+
+
+def test_an_applied_finding_is_refused_with_409_and_by_the_cli(admin: Warden) -> None:
+    tenant = admin.tenant(models=("mock-gpt",), rpm=40)
+    _ask(admin, tenant, 2)
+    _usage(admin, tenant.org, 2)
+    (finding,) = admin.runtime.monitor.evaluate(org=tenant.org)
+    assert finding.id is not None
+    assert _apply(admin, finding.id, "throttle").status_code == 200
+    again = _apply(admin, finding.id, "throttle")
+    assert again.status_code == 409
+    error = again.json()["error"]
+    assert error["code"] == "finding_not_open"
+    assert f"Finding {finding.id} is applied (throttle by admin-api)" in error["message"]
+    assert "only open findings" in error["message"]
+    assert _apply(admin, finding.id, "dismiss").status_code == 409
+    args = ["monitor", "apply", str(finding.id), "throttle", "--db", admin.db]
+    result = CliRunner().invoke(cli_app, args, env={"COLUMNS": "200"})
+    assert result.exit_code == 1 and "only open findings" in result.stderr
+    (grant,) = admin.runtime.store.list_grants(tenant.org)
+    assert grant.rpm == 20  # halved once
+    listed = _admin(admin, "GET", f"/admin/monitor/findings?org={tenant.org}").json()["data"]
+    assert (listed[0]["status"], listed[0]["action"]) == ("applied", "throttle")
+
+
+def test_suspension_has_its_own_refusal_in_both_formats_and_restore_lifts_it(
+    admin: Warden,
+) -> None:
+    tenant = admin.tenant(models=("mock-gpt", "mock-claude"), rpm=30, tpm=90_000)
+    _ask(admin, tenant, 2)
+    _usage(admin, tenant.org, 2)
+    (finding,) = admin.runtime.monitor.evaluate(org=tenant.org)
+    assert finding.id is not None
+    assert _apply(admin, finding.id, "suspend").status_code == 200
+    with pytest.raises(openai.PermissionDeniedError) as by_openai:
+        _ask(admin, tenant, 1)
+    body = by_openai.value.body
+    assert isinstance(body, dict) and body["code"] == "grant_suspended"
+    for words in ("suspended by the provider", "audit log", "contact the provider"):
+        assert words in body["message"]
+    assert "expired" not in body["message"] and "renew" not in body["message"]
+    claude = admin.anthropic(tenant.key)
+    with pytest.raises(anthropic.PermissionDeniedError) as by_anthropic:
+        claude.messages.create(
+            model="mock-claude", max_tokens=8, messages=[{"role": "user", "content": "hi"}]
+        )
+    error = by_anthropic.value.body
+    assert isinstance(error, dict) and error["type"] == "error"
+    assert error["error"]["type"] == "permission_error"
+    assert "suspended by the provider" in error["error"]["message"]
+    restored = _apply(admin, finding.id, "restore")
+    assert restored.status_code == 200, restored.text
+    assert restored.json()["finding"]["status"] == "restored"
+    _ask(admin, tenant, 1, "Back again")
+    claude.messages.create(
+        model="mock-claude", max_tokens=8, messages=[{"role": "user", "content": "hi"}]
+    )
+    terms = {(g.model, g.rpm, g.tpm, g.suspended_at) for g in admin.runtime.store.list_grants()}
+    assert {t for t in terms if t[0] in ("mock-gpt", "mock-claude")} >= {
+        ("mock-gpt", 30, 90_000, None),
+        ("mock-claude", 30, 90_000, None),
+    }
+    actions = [(r.actor, r.action) for r in admin.audit_rows() if r.org == tenant.org]
+    assert ("admin-api", "monitor.suspend") in actions
+    assert ("admin-api", "grant.restore") in actions
+    assert ("admin-api", "monitor.restore") in actions
+    assert admin.runtime.tenancy.verify_audit().ok

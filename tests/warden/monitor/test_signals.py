@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from benchwarden.store.monitor_store import UsageRow
 from benchwarden.store.warden_records import GrantRecord
 from benchwarden.warden.monitor import signals as sg
-from benchwarden.warden.monitor.responses import throttled_terms
+from benchwarden.warden.monitor.responses import Peaks, served_peaks, throttled_terms
 from benchwarden.warden.monitor.scoring import Policy, assess
 from benchwarden.warden.monitor.sketch import signature, to_bytes
 
@@ -156,5 +156,27 @@ def test_score_levels_and_the_benchmark_discount() -> None:
 
 def test_throttled_terms() -> None:
     grant = GrantRecord(1, 1, "o", "m", ["benchmarking"], 100, None, 7, None, T0, T0)
-    terms = throttled_terms(grant, {"peak_rpm": 10, "peak_tpm": 9000, "peak_in_flight": 3}, 0.5)
+    terms = throttled_terms(grant, Peaks(rpm=10, tpm=9000, in_flight=3), 0.5)
     assert (terms["rpm"], terms["tpm"], terms["max_concurrency"]) == (50, 4500, 3)
+
+
+def test_served_peaks_are_per_model_and_leave_refusals_out() -> None:
+    def row(model: str, second: int, outcome: str = "completed") -> UsageRow:
+        tokens = 10 if outcome == "completed" else 0
+        return UsageRow(
+            ts=T0 + timedelta(seconds=second),
+            org="o",
+            key_id="k",
+            endpoint="chat.completions",
+            outcome=outcome,
+            model=model,
+            input_tokens=tokens,
+            output_tokens=tokens,
+            in_flight=2 if model == "a" else 1,
+        )
+
+    rows = [row("a", s) for s in range(5)] + [row("b", s) for s in range(2)]
+    rows += [row("a", 70 + s, "refused") for s in range(40)]  # a refused burst
+    rows += [row("b", 200, "cut"), row("b", 201, "failed")]
+    peaks = served_peaks(rows)
+    assert peaks == {"a": Peaks(5, 100, 2), "b": Peaks(2, 40, 1)}

@@ -5,6 +5,8 @@ GET  /admin/monitor/findings[?org=&status=]      findings, latest first
 POST /admin/monitor/evaluate {"hours", "org"}    record findings, apply the policy
 POST /admin/monitor/findings/{id}/apply {"action", "reason"}
                                                  flag | throttle | suspend | revoke | dismiss
+                                                 (open findings only, else 409) | restore
+                                                 (a finding whose suspension was applied)
 """
 
 from __future__ import annotations
@@ -65,7 +67,7 @@ class MonitorApi:
         try:
             return await asyncio.get_running_loop().run_in_executor(self.executor, work)
         except ResponseError as exc:
-            raise ApiError(exc.status, "monitor_error", str(exc)) from exc
+            raise ApiError(exc.status, exc.code, str(exc)) from exc
 
     async def _body(self, request: Request) -> dict[str, Any]:
         raw = await read_body(request, _BODY_LIMIT)

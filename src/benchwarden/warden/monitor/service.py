@@ -139,8 +139,9 @@ class MonitorService:
         actor: str = "monitor:policy",
     ) -> list[FindingRow]:
         """Record a finding for every organization at level flag or above, and apply
-        the policy's automatic responses (only escalations: a level already applied
-        to the organization is not applied again)."""
+        the policy's automatic responses to it (only escalations: a level already in
+        force for the organization is not applied again). Every evaluation records new
+        findings; an earlier finding is never applied twice."""
         found: list[FindingRow] = []
         for item in self.assess(end, hours, org):
             if item.assessment.level == "none":
@@ -153,14 +154,26 @@ class MonitorService:
                 key=LEVELS.index,
                 default=None,
             )
-            if target is not None and LEVELS.index(target) > self._applied_level(item.org):
+            if target is not None and LEVELS.index(target) > self._applied_level(
+                item.org, item.start
+            ):
                 assert finding.id is not None
                 finding = self.apply(finding.id, target, actor=actor).finding
             found.append(finding)
         return found
 
-    def _applied_level(self, org: str) -> int:
-        done = [f for f in self.store.monitor.findings(org, "applied", 1000) if f.action in LEVELS]
+    def _applied_level(self, org: str, since: datetime) -> int:
+        """The highest response in force for ``org``: one applied within the window and
+        not older than the latest change to the organization's grants (an admin who
+        restored the limits, or a restored suspension, resets it)."""
+        grants = self.store.list_grants(org)
+        changed = max((g.updated_at for g in grants), default=since)
+        floor = max(since, changed)
+        done = [
+            f
+            for f in self.store.monitor.findings(org, "applied", 1000)
+            if f.action in LEVELS and f.applied_at is not None and f.applied_at >= floor
+        ]
         return max((LEVELS.index(f.action or "none") for f in done), default=0)
 
     def _record(self, item: OrgAssessment) -> FindingRow:
