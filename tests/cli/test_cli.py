@@ -154,3 +154,14 @@ def test_demo_runs_both_sides_end_to_end(tmp_path: Path) -> None:
     assert "bw_" not in out  # the key's secret is never printed
     verify = run("audit", "verify", "--db", str(db))
     assert verify.returncode == 0, verify.stdout + verify.stderr
+    reports = sorted((tmp_path / "demo-reports").glob("*.html"))
+    assert [p.stem for p in reports] == [
+        "demo-coding",
+        "demo-compare",
+        "demo-revoked",
+        "demo-safety",
+    ]
+    for report in reports:
+        assert str(report) in out.replace("\n", "")
+        page = report.read_text()
+        assert "<svg" in page and "http://" not in page.split("</style>")[0]

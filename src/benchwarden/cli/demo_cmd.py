@@ -199,10 +199,36 @@ def demo(
             f"  [green]intact[/]: {report.records} records, every decision and admin "
             f"action chained (head {report.head_hash[:16]}…)"
         )
+    console.print(Rule("7. the reports: one HTML file per run, no network needed"))
+    for written in _write_reports(path):
+        console.print(f"  {written}")
     console.print(
         f"\ndone in {time.monotonic() - started:.0f}s · results and audit log in "
         f"{path} (`benchwarden compare demo-compare --db {path}`)"
     )
+
+
+def _write_reports(db: Path) -> list[Path]:
+    """``benchwarden report`` for every run of the demo, beside its database."""
+    from benchwarden.bench.report import build_report
+
+    folder = db.parent / "demo-reports"
+    folder.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    from benchwarden.store import open_store
+
+    store = open_store(str(db))
+    try:
+        for run in store.list_runs():
+            target = folder / f"{run.run_id}.html"
+            samples = store.samples(run.run_id)
+            target.write_text(
+                build_report(run, samples, store.judgments(run.run_id)), encoding="utf-8"
+            )
+            written.append(target)
+    finally:
+        store.close()
+    return written
 
 
 def _suite_runs(models: list[str]) -> list[tuple[RunRequest, str]]:
