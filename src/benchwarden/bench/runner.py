@@ -83,6 +83,18 @@ def stored_answer(text: str, item: Item) -> tuple[str | None, dict[str, object]]
     return text, {}
 
 
+def stored_turns(turn_answers: Sequence[str], item: Item) -> dict[str, object]:
+    """What may be kept of a conversation's per-turn answers: all of them, or for
+    sensitive items only their hashes (an excerpt of the last one is the answer's)."""
+    if not turn_answers:
+        return {}
+    if item.metadata.get("sensitive"):
+        return {
+            "turn_answer_sha256": [hashlib.sha256(t.encode()).hexdigest() for t in turn_answers]
+        }
+    return {"turn_answers": list(turn_answers)}
+
+
 class _Writer:
     """Commits finished samples in batches, off the event loop, as they accumulate."""
 
@@ -231,7 +243,7 @@ class Runner:
                 **redaction,
                 "scorer": suite.scorer.name,
                 "suite_version": suite.version,
-                **({"turn_answers": turn_answers} if later else {}),
+                **stored_turns(turn_answers, item),
             },
             **base,  # type: ignore[arg-type]
         )
