@@ -12,9 +12,11 @@ Fields of :class:`WritingSummary` (all plain dataclasses, lists and dicts):
 
 * ``ratings``: Bradley-Terry over every judge's combined verdicts, ``raw`` and
   ``length_controlled`` (each a list of ``Rating(model, rating, low, high, games)``,
-  Elo-like scale, baseline at 1000, 95% bootstrap intervals over items), and the
+  Elo-like scale, baseline at 1000, 95% bootstrap intervals over items, each item
+  with all its epochs), and the
   length coefficient with its interval; None without pairwise verdicts.
-* ``win_rates``: each model against the baseline (wins + ties/2 per item, 95% CI).
+* ``win_rates``: each model against the baseline (wins + ties/2 per item, its epochs
+  and judges averaged, 95% CI).
 * ``grades``: single-answer grades (1-10) per judge and model, mean with 95% t CI.
 * ``position_bias``: per judge; ``agreement``: between judges (Cohen/Fleiss kappa).
 * ``verdicts``: counts per judge (ok, unparsed, error, inconsistent pairs).
@@ -101,8 +103,10 @@ class WritingSummary:
         return without_nan(asdict(self))  # type: ignore[no-any-return]
 
 
-def _item_key(suite: str, item: str, epoch: int) -> str:
-    return f"{suite}/{item}#{epoch}"
+def _item_key(suite: str, item: str) -> str:
+    """The bootstrap's unit: an item, with all its epochs (epochs of one item are not
+    independent, so resampling them apart would make intervals too narrow)."""
+    return f"{suite}/{item}"
 
 
 def writing_summary(
@@ -152,7 +156,7 @@ def writing_summary(
         if c.outcome is not None:
             games.append(
                 Game(
-                    _item_key(suite, item, epoch),
+                    _item_key(suite, item),
                     a,
                     b,
                     c.outcome,
