@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from benchwarden.bench.writing.prompts import PAIRWISE_VERSION
 from benchwarden.bench.writing.summary import writing_summary
 from benchwarden.store import JudgmentRecord, RunRecord, SampleRecord
 
@@ -23,7 +24,17 @@ def _judgments(epochs: int) -> list[JudgmentRecord]:
             for a, b, v in ((*MODELS, verdict), (*reversed(MODELS), mirror[str(verdict)])):
                 out.append(
                     JudgmentRecord(
-                        "r", "writing", f"w{i}", epoch, "judge/j", "pairwise", a, b, "ok", "p1", v
+                        "r",
+                        "writing",
+                        f"w{i}",
+                        epoch,
+                        "judge/j",
+                        "pairwise",
+                        a,
+                        b,
+                        "ok",
+                        PAIRWISE_VERSION,
+                        v,
                     )
                 )
     return out

@@ -20,7 +20,9 @@ Fields of :class:`WritingSummary` (all plain dataclasses, lists and dicts):
 * ``grades``: single-answer grades (1-10) per judge and model, mean with 95% t CI.
 * ``position_bias``: per judge; ``agreement``: between judges (Cohen/Fleiss kappa).
 * ``verdicts``: counts per judge (ok, unparsed, error, inconsistent pairs).
-* ``prompt_versions``: the judge prompt versions the judgments answered.
+* ``prompt_versions``: the judge prompt versions of the judgments used: only the
+  current ones (``writing/prompts.py``); judgments asked with another version, or on
+  answers that changed after judging, are left out with a warning.
 * ``warnings``: self-preference, tiny judges, unusable verdicts, strong position bias.
 """
 
@@ -43,6 +45,7 @@ from benchwarden.bench.writing.judges import (
     self_preference_warnings,
     weak_judge_warnings,
 )
+from benchwarden.bench.writing.judging import answer_hashes, is_current
 from benchwarden.bench.writing.ratings import Game, RatingFit, rate
 from benchwarden.bench.writing.verdicts import Combined, combine
 from benchwarden.store import JudgmentRecord, RunRecord, SampleRecord
@@ -130,6 +133,10 @@ def writing_summary(
         raise ValueError(f"baseline {baseline!r} is not a model of run {run.run_id}")
     base = baseline or (models[0] if models else None)
     judgments = [j for j in judgments if j.suite in chosen]
+    # Only final judgments of this code's prompt versions, on the answers as stored now.
+    hashes = answer_hashes(samples)
+    stale = [j for j in judgments if j.status != "error" and not is_current(j, hashes)]
+    judgments = [j for j in judgments if j.status == "error" or is_current(j, hashes)]
     judges = list(dict.fromkeys([*run.settings.get("judges", []), *(j.judge for j in judgments)]))
     lengths = {
         (s.model, s.suite, s.item_id, s.epoch): float(len(s.answer or ""))
@@ -209,6 +216,13 @@ def writing_summary(
                 f"judge {count.judge} ({count.kind}): only {count.ok} of {total} replies "
                 "named a usable verdict; unusable ones are left out, never guessed"
             )
+    if stale:
+        versions = ", ".join(sorted({j.prompt_version for j in stale}))
+        warnings.append(
+            f"{len(stale)} judgments left out: asked with another judge prompt ({versions}) "
+            "or on answers that have changed since; run the same command with --judge "
+            "to judge them again"
+        )
     if not judgments:
         warnings.append(
             "no judge has judged these writing answers yet: run the same command with "
@@ -229,7 +243,7 @@ def writing_summary(
         position_bias=biases,
         agreement=agreement(combined),
         verdicts=counts,
-        prompt_versions=sorted({j.prompt_version for j in judgments}),
+        prompt_versions=sorted({j.prompt_version for j in judgments if j.status != "error"}),
         warnings=warnings,
     )
 
