@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,24 +13,16 @@ import pytest
 
 from benchwarden.bench.writing.prompts import PAIRWISE_VERSION, SINGLE_VERSION
 from benchwarden.testing.mock_upstream import Fault, MockUpstream, ThreadedMockUpstream
+from tests.bench.writing.judged_run import slot_a
 from tests.cli_process import run_cli as cli
 
 ALPHA = "A tale of alpha: the lighthouse keeper counted waves until the sea answered."
 BETA = "beta."
 
 
-def _slot_a(body: dict[str, Any]) -> str:
-    content = str(body["messages"][-1]["content"])
-    found = re.search(r"Assistant A's reply:\n<<<\n(.*?)\n>>>", content, re.S)
-    if found is None:  # a conversation: the last reply of assistant A
-        found = re.findall(r"Assistant A:\n<<<\n(.*?)\n>>>", content, re.S)[-1:]
-        return found[0] if found else ""
-    return found.group(1)
-
-
 def fair_judge(body: dict[str, Any]) -> str:
     """Prefers alpha's answer wherever it sits: much better in slot A, better in B."""
-    return "[[A>>B]] richer" if "alpha" in _slot_a(body) else "[[B>A]] richer"
+    return "[[A>>B]] richer" if "alpha" in slot_a(body) else "[[B>A]] richer"
 
 
 def slot_judge(body: dict[str, Any]) -> str:
@@ -92,7 +83,7 @@ def test_pairwise_both_orders_bias_and_resume(
         orders = {(r["item_id"], r["model_a"], r["model_b"]) for r in rows if r["judge"] == judge}
         for item, a, b in orders:
             assert (item, b, a) in orders
-    slots = [_slot_a(b) for b in fair.stats.bodies]
+    slots = [slot_a(b) for b in fair.stats.bodies]
     assert sorted(slots) == sorted([ALPHA] * 6 + [BETA] * 6)
 
     # Resume: only the failed judgment is asked again; nothing else is re-judged.
@@ -204,7 +195,7 @@ def test_resume_rejudges_stale_judgments(
 
     assert cli(*args).returncode == 0
     assert fair.stats.requests == 8 + 4  # both orders of the two stale items, no more
-    assert sum(replaced in _slot_a(b) for b in fair.stats.bodies[8:]) == 1
+    assert sum(replaced in slot_a(b) for b in fair.stats.bodies[8:]) == 1
     rows = _judgments(db)
     assert len(rows) == 8 and {r["prompt_version"] for r in rows} == {PAIRWISE_VERSION}
     digest = hashlib.sha256(replaced.encode()).hexdigest()
