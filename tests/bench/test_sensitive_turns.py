@@ -60,6 +60,7 @@ def test_sensitive_conversation_keeps_only_hashes(tmp_path: Path) -> None:
     with sqlite3.connect(db) as conn:
         rows = dict(conn.execute("SELECT item_id, metadata FROM samples").fetchall())
         answers = dict(conn.execute("SELECT item_id, answer FROM samples").fetchall())
+        whole = {r[4]: str(r) for r in conn.execute("SELECT * FROM samples")}
     sensitive, plain = json.loads(rows["s1"]), json.loads(rows["p1"])
     # The plain conversation keeps both turns.
     assert plain["turn_answers"] == [_reply({"messages": [{"content": t}]}) for t in TURNS]
@@ -70,7 +71,8 @@ def test_sensitive_conversation_keeps_only_hashes(tmp_path: Path) -> None:
     assert digests == [hashlib.sha256(t.encode()).hexdigest() for t in (first, second)]
     assert sensitive["redacted"] is True
     # Neither turn's answer is kept beyond the last one's 40-character excerpt.
-    assert "placeholder three" not in rows["s1"] and "word word" not in rows["s1"]
+    assert "placeholder three" not in whole["s1"] and "word word" not in whole["s1"]
+    assert "word word" in whole["p1"]  # the scorer's detail echoes a plain answer
     assert sensitive["redacted_excerpt"] == second[:40] + "... [redacted]"
 
 
