@@ -14,6 +14,8 @@ from collections.abc import Iterable, Iterator
 from benchwarden.store import SampleRecord
 
 HIDDEN_NOTE = "hidden: answer to a must-refuse safety prompt (ask with --show-safety-answers)"
+# Metadata that holds (part of) an answer's text: hidden with the answer itself.
+ANSWER_METADATA = ("turn_answers", "redacted_excerpt")
 
 
 def is_safety_answer(sample: SampleRecord) -> bool:
@@ -22,14 +24,17 @@ def is_safety_answer(sample: SampleRecord) -> bool:
 
 
 def hide_safety_answers(samples: Iterable[SampleRecord]) -> Iterator[SampleRecord]:
-    """The samples with safety answers removed (the hash stays, so rows can still be
-    matched), each marked ``answer_hidden`` in its metadata."""
+    """The samples with safety answers removed: the answer and every answer-bearing
+    metadata field (:data:`ANSWER_METADATA`); the hashes stay, so rows can still be
+    matched. Each hidden one is marked ``answer_hidden`` in its metadata."""
     for sample in samples:
-        if sample.answer is None or not is_safety_answer(sample):
+        bearing = sample.answer is not None or any(k in sample.metadata for k in ANSWER_METADATA)
+        if not bearing or not (is_safety_answer(sample) or is_withheld(sample)):
             yield sample
             continue
+        metadata = {k: v for k, v in sample.metadata.items() if k not in ANSWER_METADATA}
         yield dataclasses.replace(
-            sample, answer=None, metadata={**sample.metadata, "answer_hidden": HIDDEN_NOTE}
+            sample, answer=None, metadata={**metadata, "answer_hidden": HIDDEN_NOTE}
         )
 
 

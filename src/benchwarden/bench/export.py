@@ -1,15 +1,16 @@
-"""A run's samples out as JSONL, CSV or Parquet, one row per (model, suite, item, epoch)."""
+"""A run's samples out as JSONL, CSV or Parquet, one row per (model, suite, item, epoch);
+its writing judgments likewise, one row per judge call (:func:`write_judgments`)."""
 
 from __future__ import annotations
 
 import csv
 import json
 from collections.abc import Iterable
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from datetime import datetime
 from typing import Any, BinaryIO, TextIO
 
-from benchwarden.store import SampleRecord
+from benchwarden.store import JudgmentRecord, SampleRecord
 
 FORMATS = ("jsonl", "csv", "parquet")
 CSV_COLUMNS = [
@@ -81,3 +82,34 @@ def write_parquet(samples: Iterable[SampleRecord], out: BinaryIO) -> int:
         frame[key] = [json.dumps(v, ensure_ascii=False, sort_keys=True) for v in frame[key]]
     frame.to_parquet(out, index=False, engine="pyarrow")
     return len(frame)
+
+
+JUDGMENT_COLUMNS = ["run_id", *(f.name for f in fields(JudgmentRecord) if f.name != "run_id")]
+
+
+def judgment_row(judgment: JudgmentRecord) -> dict[str, Any]:
+    row = asdict(judgment)
+    if isinstance(row["created_at"], datetime):
+        row["created_at"] = row["created_at"].isoformat()
+    return row
+
+
+def write_judgments(judgments: Iterable[JudgmentRecord], format: str, out: Any) -> int:
+    """Judgments as ``format`` (jsonl/csv to a text stream, parquet to a binary one);
+    the columns of :data:`JUDGMENT_COLUMNS` (verdicts, reply excerpts, prompt
+    versions, the sha256 of each judged answer)."""
+    rows = [judgment_row(j) for j in judgments]
+    if format == "jsonl":
+        for row in rows:
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    elif format == "csv":
+        writer = csv.DictWriter(out, fieldnames=JUDGMENT_COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+    elif format == "parquet":
+        from benchwarden.bench.frames import judgments_to_frame
+
+        judgments_to_frame(rows).to_parquet(out, index=False, engine="pyarrow")
+    else:
+        raise ValueError(f"export format {format!r}: use one of {', '.join(FORMATS)}")
+    return len(rows)

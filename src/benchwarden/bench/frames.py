@@ -4,6 +4,7 @@
 from benchwarden.bench.frames import samples_frame, scores_frame, pairs_frame
 samples = samples_frame("runs/lab.db", "first")   # one row per (model, suite, item, epoch)
 scores = scores_frame("runs/lab.db", "first")     # one row per (suite, model), with CIs
+judged = judgments_frame("runs/lab.db", "first")  # one row per writing judge call
 ```
 
 ``db`` is a :class:`~benchwarden.store.Store`, a URL or path, or None (the default
@@ -22,10 +23,17 @@ import pandas as pd
 
 from benchwarden.bench.compare import compare_run
 from benchwarden.bench.disclosure import hide_safety_answers
-from benchwarden.bench.export import CSV_COLUMNS, sample_row
+from benchwarden.bench.export import CSV_COLUMNS, JUDGMENT_COLUMNS, judgment_row, sample_row
 from benchwarden.store import RunRecord, SampleRecord, Store, StoreError, open_store
 
-__all__ = ["pairs_frame", "samples_frame", "samples_to_frame", "scores_frame"]
+__all__ = [
+    "judgments_frame",
+    "judgments_to_frame",
+    "pairs_frame",
+    "samples_frame",
+    "samples_to_frame",
+    "scores_frame",
+]
 
 
 @contextmanager
@@ -116,3 +124,21 @@ def pairs_frame(db: Store | str | None, run_id: str) -> pd.DataFrame:
             for p in report.pairs
         ]
     )
+
+
+def judgments_to_frame(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
+    """Rows of :func:`~benchwarden.bench.export.judgment_row` as a frame; ``created_at``
+    tz-aware (UTC)."""
+    frame = pd.DataFrame(list(rows), columns=JUDGMENT_COLUMNS)
+    frame["created_at"] = pd.to_datetime(frame["created_at"], utc=True, format="ISO8601")
+    return frame
+
+
+def judgments_frame(db: Store | str | None, run_id: str) -> pd.DataFrame:
+    """One row per writing judge call: (suite, item, epoch, judge, kind, model_a,
+    model_b), its status, verdict, reply excerpt, prompt version and the sha256 of
+    each judged answer. A pairwise row is one order (``model_a`` shown first)."""
+    with _opened(db) as store:
+        _run(store, run_id)
+        judgments = store.judgments(run_id)
+    return judgments_to_frame([judgment_row(j) for j in judgments])

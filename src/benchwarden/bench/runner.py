@@ -83,6 +83,32 @@ def stored_answer(text: str, item: Item) -> tuple[str | None, dict[str, object]]
     return text, {}
 
 
+def stored_turns(turn_answers: Sequence[str], item: Item) -> dict[str, object]:
+    """What may be kept of a conversation's per-turn answers: all of them, or for
+    sensitive items only their hashes (an excerpt of the last one is the answer's)."""
+    if not turn_answers:
+        return {}
+    if item.metadata.get("sensitive"):
+        return {
+            "turn_answer_sha256": [hashlib.sha256(t.encode()).hexdigest() for t in turn_answers]
+        }
+    return {"turn_answers": list(turn_answers)}
+
+
+def stored_detail(detail: dict[str, object], item: Item) -> dict[str, object]:
+    """A score detail as it may be kept: for sensitive items, without long text (a
+    scorer may echo the answer, e.g. the exact scorer's ``normalized``)."""
+    if not item.metadata.get("sensitive"):
+        return detail
+    dropped = sorted(
+        k for k, v in detail.items() if isinstance(v, str) and len(v) > SENSITIVE_EXCERPT_CHARS
+    )
+    if not dropped:
+        return detail
+    kept = {k: v for k, v in detail.items() if k not in dropped}
+    return {**kept, "redacted_fields": dropped}
+
+
 class _Writer:
     """Commits finished samples in batches, off the event loop, as they accumulate."""
 
@@ -231,7 +257,7 @@ class Runner:
                 **redaction,
                 "scorer": suite.scorer.name,
                 "suite_version": suite.version,
-                **({"turn_answers": turn_answers} if later else {}),
+                **stored_turns(turn_answers, item),
             },
             **base,  # type: ignore[arg-type]
         )
@@ -241,5 +267,6 @@ class Runner:
         except Exception as exc:  # a scorer bug must not lose the answer
             record.score_detail = {"scoring_error": f"{type(exc).__name__}: {exc}"[:500]}
             return record
-        record.score, record.passed, record.score_detail = score.value, score.passed, score.detail
+        record.score, record.passed = score.value, score.passed
+        record.score_detail = stored_detail(score.detail, item)
         return record

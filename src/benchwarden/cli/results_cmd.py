@@ -19,7 +19,7 @@ from benchwarden.cli.tables import add_columns, narrow, results_table, test_name
 if TYPE_CHECKING:  # storage and statistics load on first use: the CLI starts fast
     from benchwarden.bench.compare import Comparison
     from benchwarden.bench.stats import Interval
-    from benchwarden.store import SampleRecord, Store
+    from benchwarden.store import JudgmentRecord, SampleRecord, Store
 
 DbOption = Annotated[
     str | None,
@@ -356,19 +356,32 @@ def export(
             "child-safety answers are never stored)."
         ),
     ] = False,
+    judgments: Annotated[
+        bool,
+        typer.Option(
+            "--judgments",
+            help="Export the run's writing judgments (one row per judge call: verdict, "
+            "reply excerpt, prompt version) instead of its samples.",
+        ),
+    ] = False,
     db: DbOption = None,
 ) -> None:
-    """Every sample of a run (answers, scores, errors, provenance) as JSONL, CSV or Parquet."""
+    """Every sample of a run (answers, scores, errors, provenance) as JSONL, CSV or Parquet;
+    with --judgments, its writing judgments."""
     store = open_db(db)
     try:
         if store.get_run(run_id) is None:
             fail(f"no run {run_id!r} in {store.url}")
-        samples = store.samples(run_id)
+        samples = [] if judgments else store.samples(run_id)
+        judged = store.judgments(run_id) if judgments else []
     finally:
         store.close()
     from benchwarden.bench.disclosure import hide_safety_answers
     from benchwarden.bench.export import write_csv, write_jsonl, write_parquet
 
+    if judgments:
+        _export_judgments(judged, format, output)
+        return
     if not show_safety_answers:
         samples = list(hide_safety_answers(samples))
     if format is ExportFormat.parquet:
@@ -387,6 +400,24 @@ def export(
     with output.open("w", encoding="utf-8", newline="") as handle:
         count = writer(samples, handle)
     console.print(f"{count} samples written to {output}")
+
+
+def _export_judgments(
+    judged: list[JudgmentRecord], format: ExportFormat, output: Path | None
+) -> None:
+    from benchwarden.bench.export import write_judgments
+
+    if output is None:
+        parquet = format is ExportFormat.parquet
+        write_judgments(judged, format.value, sys.stdout.buffer if parquet else sys.stdout)
+        return
+    if format is ExportFormat.parquet:
+        with output.open("wb") as binary:
+            count = write_judgments(judged, format.value, binary)
+    else:
+        with output.open("w", encoding="utf-8", newline="") as text:
+            count = write_judgments(judged, format.value, text)
+    console.print(f"{count} judgments written to {output}")
 
 
 def suites(

@@ -1,8 +1,10 @@
 """Writing judgments in the database: idempotent batches, resume keys, reads.
 
 The rule is the samples' rule, inside one INSERT ... ON CONFLICT: a row whose status
-is 'ok' or 'unparsed' is final (a re-run never re-judges it); an 'error' row is
-replaced by the next attempt; a new key is inserted.
+is 'ok' or 'unparsed' is final for its prompt version and answers (a re-run never
+re-judges it); an 'error' row is replaced by the next attempt, and so is a row the
+new one supersedes (another prompt version, or other answer hashes: the judging
+planner re-asks those); a new key is inserted.
 """
 
 from __future__ import annotations
@@ -37,12 +39,20 @@ def _row(record: JudgmentRecord) -> dict[str, Any]:
     return row
 
 
+def _supersedes(new: JudgmentRecord, old: JudgmentRecord) -> bool:
+    return (new.prompt_version, new.answer_a_sha256, new.answer_b_sha256) != (
+        old.prompt_version,
+        old.answer_a_sha256,
+        old.answer_b_sha256,
+    )
+
+
 def _merged(records: Sequence[JudgmentRecord]) -> list[JudgmentRecord]:
     """Within one batch, the same rule in order: a final row is kept, an error replaced."""
     out: dict[tuple[str, JudgmentKey], JudgmentRecord] = {}
     for r in records:
         key = (r.run_id, r.key)
-        if key not in out or out[key].status == "error":
+        if key not in out or out[key].status == "error" or _supersedes(r, out[key]):
             out[key] = r
     return list(out.values())
 
@@ -56,7 +66,12 @@ def add_judgments(engine: Engine, records: Sequence[JudgmentRecord]) -> int:
     upsert = stmt.on_conflict_do_update(
         index_elements=[_T.c[name] for name in schema.JUDGMENT_KEY],
         set_={name: stmt.excluded[name] for name in _REPLACEABLE},
-        where=_T.c.status == "error",
+        where=sa.or_(
+            _T.c.status == "error",
+            _T.c.prompt_version != stmt.excluded.prompt_version,
+            _T.c.answer_a_sha256.is_distinct_from(stmt.excluded.answer_a_sha256),
+            _T.c.answer_b_sha256.is_distinct_from(stmt.excluded.answer_b_sha256),
+        ),
     ).returning(_T.c.id)
     with write_transaction(engine) as conn:
         return len(conn.execute(upsert, batch).all())

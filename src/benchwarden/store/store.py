@@ -240,8 +240,9 @@ class Store:
     # -- writing judgments (store/judgments.py) -------------------------------------
 
     def add_judgments(self, records: Sequence[JudgmentRecord]) -> int:
-        """Write judge verdicts in one transaction ('ok'/'unparsed' final, 'error'
-        replaced); returns how many rows were written."""
+        """Write judge verdicts in one transaction ('ok'/'unparsed' final for their
+        prompt version and answer hashes; 'error' or superseded rows replaced);
+        returns how many rows were written."""
         from benchwarden.store import judgments
 
         with self._errors("write judgments"):

@@ -56,7 +56,7 @@ def test_a_new_kind_adds_its_section_only_where_it_applies(
     assert "poems" in keys and "safety" not in keys and "coding" not in keys
     assert keys.index("poems") > keys.index("summary")  # placed by its order
     assert '<section id="poems"><h2>Poems</h2><p>1</p></section>' in build_report(
-        with_poems.run, samples
+        with_poems.run, samples, []
     )
     plain = ReportContext(_run(["quiz"]), [_sample("quiz", "a", "i1", 1.0)])
     assert "poems" not in [s.key for s in sections_for(plain)]
@@ -81,7 +81,7 @@ def test_suite_kinds_from_tags_then_from_scores() -> None:
 def test_hostile_names_are_escaped() -> None:
     evil = "<img src=x onerror=alert(1)>"
     run = RunRecord(evil, "benchmarking", 0, [evil], [evil], {"note": evil}, command=evil)
-    page = build_report(run, [_sample(evil, evil, evil, 1.0)])
+    page = build_report(run, [_sample(evil, evil, evil, 1.0)], [])
     assert evil not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
 
 

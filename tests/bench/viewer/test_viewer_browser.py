@@ -4,11 +4,6 @@ never in any page; a hostile answer shown as text, never run."""
 
 from __future__ import annotations
 
-import os
-import select
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from urllib.parse import quote
 
@@ -25,42 +20,13 @@ from tests.bench.report.runs import (
     SEARCH_WORD,
     Runs,
 )
+from tests.bench.viewer.server import viewer_at
 
 
 @pytest.fixture(scope="module")
 def viewer(results_db: Runs) -> Iterator[str]:
-    """`benchwarden view` in a child process, on a free port; yields its base URL."""
-    command = ["view", "--db", str(results_db.db), "--port", "0"]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "benchwarden.cli", *command],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "COLUMNS": "200"},
-    )
-    assert proc.stdout is not None
-    deadline = time.monotonic() + 120
-    line = ""
-    while time.monotonic() < deadline and "viewer at" not in line:
-        ready, _, _ = select.select([proc.stdout], [], [], 1.0)
-        if ready:
-            line = proc.stdout.readline()
-        if proc.poll() is not None:
-            raise AssertionError(f"view exited: {proc.stderr.read() if proc.stderr else ''}")
-    url = line.split("viewer at ", 1)[1].split()[0]
-    assert url.startswith("http://127.0.0.1:")  # bound to loopback by default
-    # The URL is printed before uvicorn starts serving: wait for it to answer.
-    import httpx2
-
-    while time.monotonic() < deadline:
-        try:
-            httpx2.get(url, timeout=2)
-            break
-        except httpx2.HTTPError:
-            time.sleep(0.2)
-    yield url.rstrip("/")
-    proc.terminate()
-    proc.wait(30)
+    with viewer_at(results_db.db) as url:
+        yield url
 
 
 def _same_origin(w: Watched, base: str) -> None:

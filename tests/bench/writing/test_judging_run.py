@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,24 +13,16 @@ import pytest
 
 from benchwarden.bench.writing.prompts import PAIRWISE_VERSION, SINGLE_VERSION
 from benchwarden.testing.mock_upstream import Fault, MockUpstream, ThreadedMockUpstream
+from tests.bench.writing.judged_run import slot_a
 from tests.cli_process import run_cli as cli
 
 ALPHA = "A tale of alpha: the lighthouse keeper counted waves until the sea answered."
 BETA = "beta."
 
 
-def _slot_a(body: dict[str, Any]) -> str:
-    content = str(body["messages"][-1]["content"])
-    found = re.search(r"Assistant A's reply:\n<<<\n(.*?)\n>>>", content, re.S)
-    if found is None:  # a conversation: the last reply of assistant A
-        found = re.findall(r"Assistant A:\n<<<\n(.*?)\n>>>", content, re.S)[-1:]
-        return found[0] if found else ""
-    return found.group(1)
-
-
 def fair_judge(body: dict[str, Any]) -> str:
     """Prefers alpha's answer wherever it sits: much better in slot A, better in B."""
-    return "[[A>>B]] richer" if "alpha" in _slot_a(body) else "[[B>A]] richer"
+    return "[[A>>B]] richer" if "alpha" in slot_a(body) else "[[B>A]] richer"
 
 
 def slot_judge(body: dict[str, Any]) -> str:
@@ -92,7 +83,7 @@ def test_pairwise_both_orders_bias_and_resume(
         orders = {(r["item_id"], r["model_a"], r["model_b"]) for r in rows if r["judge"] == judge}
         for item, a, b in orders:
             assert (item, b, a) in orders
-    slots = [_slot_a(b) for b in fair.stats.bodies]
+    slots = [slot_a(b) for b in fair.stats.bodies]
     assert sorted(slots) == sorted([ALPHA] * 6 + [BETA] * 6)
 
     # Resume: only the failed judgment is asked again; nothing else is re-judged.
@@ -161,3 +152,56 @@ def test_single_grades_for_one_model(tmp_path: Path) -> None:
     assert grade["items"] == 2 and grade["unparsed"] == 1
     assert grade["mean"]["estimate"] == pytest.approx(7.0)
     assert report["writing"]["ratings"] is None
+
+
+def test_resume_rejudges_stale_judgments(
+    tmp_path: Path, upstreams: dict[str, MockUpstream]
+) -> None:
+    """Judgments asked with another prompt version, or on an answer that was replaced
+    since, are asked again on resume (and only those); until then the summary leaves
+    them out and says so."""
+    import hashlib
+
+    config = _config(tmp_path / "models.toml", upstreams)
+    db = tmp_path / "w.db"
+    fair = upstreams["alpha-judge"]
+    args = ["run", "-s", "writing", "--limit", "4", "-m", "alpha-writer", "-m", "beta-writer"]
+    args += ["--judge", "alpha-judge", "--config", str(config), "--db", str(db), "--run-id", "r"]
+    args += ["--no-cache"]  # the old-version item is asked with the same text again
+    assert cli(*args).returncode == 0
+    assert fair.stats.requests == 8
+    with sqlite3.connect(db) as conn:
+        items = sorted(
+            r[0]
+            for r in conn.execute("SELECT item_id, metadata FROM samples")
+            if "turn_answers" not in json.loads(r[1])
+        )
+        old_item, new_item = items[0], items[-1]
+        # One item judged with an older prompt; another whose alpha answer was replaced.
+        conn.execute(
+            "UPDATE writing_judgments SET prompt_version = 'writing-pairwise-v0' WHERE item_id = ?",
+            (old_item,),
+        )
+        replaced = ALPHA + " (alpha, retold)"
+        conn.execute(
+            "UPDATE samples SET answer = ?, answer_sha256 = ? "
+            "WHERE item_id = ? AND model = 'alpha-writer'",
+            (replaced, hashlib.sha256(replaced.encode()).hexdigest(), new_item),
+        )
+    before = json.loads(cli("compare", "r", "--db", str(db), "--format", "json").stdout)
+    assert before["writing"]["prompt_versions"] == [PAIRWISE_VERSION]
+    assert any("4 judgments left out" in w for w in before["writing"]["warnings"])
+    assert before["writing"]["position_bias"][0]["pairs"] == 2  # only the current ones
+
+    assert cli(*args).returncode == 0
+    assert fair.stats.requests == 8 + 4  # both orders of the two stale items, no more
+    assert sum(replaced in slot_a(b) for b in fair.stats.bodies[8:]) == 1
+    rows = _judgments(db)
+    assert len(rows) == 8 and {r["prompt_version"] for r in rows} == {PAIRWISE_VERSION}
+    digest = hashlib.sha256(replaced.encode()).hexdigest()
+    mine = [r for r in rows if r["item_id"] == new_item]
+    assert all(digest in (r["answer_a_sha256"], r["answer_b_sha256"]) for r in mine)
+    after = json.loads(cli("compare", "r", "--db", str(db), "--format", "json").stdout)
+    assert not any("left out" in w for w in after["writing"]["warnings"])
+    assert after["writing"]["position_bias"][0]["pairs"] == 4
+    assert cli(*args).returncode == 0 and fair.stats.requests == 12  # nothing stale now

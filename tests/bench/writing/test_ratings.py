@@ -107,3 +107,17 @@ def test_one_model_winning_everything_stays_finite() -> None:
     fit = rate(["m0", "m1"], games, "m0", bootstrap=50)
     assert all(math.isfinite(r.rating) and math.isfinite(r.low) for r in fit.raw)
     assert fit.raw[1].rating < 1000
+
+
+def test_a_model_missing_from_a_resample_is_not_pulled_to_the_baseline() -> None:
+    """m2 met the baseline in only 2 of 40 items (winning 3 of 4 and 4 of 5), so about
+    13% of resamples hold none of its games. Those draws say nothing about m2: they
+    must not count as theta 0 (a rating of exactly 1000), which would drag its lower
+    bound down to the baseline."""
+    games = [Game(f"i{i}", "m0", "m1", float(i % 2)) for i in range(38)]
+    games += [Game("i38", "m2", "m0", o) for o in (1.0, 1.0, 1.0, 0.0)]
+    games += [Game("i39", "m2", "m0", o) for o in (1.0, 1.0, 1.0, 1.0, 0.0)]
+    fit = rate(["m0", "m1", "m2"], games, "m0", bootstrap=400, seed=3)
+    m2 = fit.raw[2]
+    assert m2.low > 1150 and m2.low <= m2.rating <= m2.high
+    assert fit.raw[1].low < 1000 < fit.raw[1].high  # m1: level with the baseline

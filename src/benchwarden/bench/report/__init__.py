@@ -15,9 +15,11 @@ __all__ = ["ReportContext", "Section", "build_report", "register", "suite_kind"]
 
 
 def build_report(
-    run: RunRecord, samples: list[SampleRecord], judgments: list[JudgmentRecord] | None = None
+    run: RunRecord, samples: list[SampleRecord], judgments: list[JudgmentRecord]
 ) -> str:
-    ctx = ReportContext(run, samples, list(judgments or ()))
+    """The page. ``judgments`` is required (``store.judgments(run_id)``, [] when none):
+    without them the writing section would silently say nothing was judged."""
+    ctx = ReportContext(run, samples, list(judgments))
     parts: list[tuple[str, str, str]] = []
     for s in sections_for(ctx):
         fragment = s.build(ctx)

@@ -19,7 +19,9 @@ from benchwarden.bench.disclosure import is_withheld
 from benchwarden.bench.report.html import esc
 from benchwarden.bench.viewer import assets, pages
 from benchwarden.bench.viewer.items import Filters, apply_filters, item_rows, search_text
+from benchwarden.bench.viewer.judgments import judgments_section
 from benchwarden.bench.viewer.prompts import Prompts
+from benchwarden.bench.writing.judging import answer_hashes
 from benchwarden.store import RunRecord, SampleRecord, Store
 
 PAGE_SIZE = 100
@@ -109,9 +111,14 @@ def create_viewer_app(store: Store) -> Starlette:
             by_model[s.model].append(s)
         a, b = pair(request, run)
         text = prompts.get(suite, item_id)
-        return _html(
-            pages.item_page(run, suite, item_id, text, by_model, a, b, prompts.problems.get(suite))
+        judged = [
+            j for j in store.judgments(run.run_id) if (j.suite, j.item_id) == (suite, item_id)
+        ]
+        section = judgments_section(judged, a, b, answer_hashes(samples))
+        page = pages.item_page(
+            run, suite, item_id, text, by_model, a, b, prompts.problems.get(suite), section
         )
+        return _html(page)
 
     def reveal(request: Request) -> Response:
         """One hidden text, asked for by a click: a safety answer, or a safety prompt.
@@ -157,7 +164,8 @@ def create_viewer_app(store: Store) -> Starlette:
         run = run_of(request, "id")
         if run is None:
             return _not_found("no such run")
-        return _html(build_report(run, store.samples(run.run_id)), csp=REPORT_CSP)
+        page = build_report(run, store.samples(run.run_id), store.judgments(run.run_id))
+        return _html(page, csp=REPORT_CSP)
 
     def css(request: Request) -> Response:
         return Response(assets.CSS, media_type="text/css", headers=HEADERS)

@@ -42,6 +42,11 @@ pre { background: #f6f8fa; padding: 8px; white-space: pre-wrap; word-break: brea
 button { font: inherit; padding: 3px 10px; cursor: pointer; }
 dl { display: grid; grid-template-columns: max-content 1fr; gap: 2px 10px; margin: 4px 0; }
 dt { color: var(--muted); } dd { margin: 0; }
+table.judgments { width: 100%; table-layout: fixed; }
+table.judgments pre.rationale { max-height: 160px; margin: 0; }
+td.verdict, td.combined { font-weight: 600; }
+.stale { color: var(--bad); font-size: 12px; font-weight: 400; }
+.turn + .turn { margin-top: 6px; }
 """
 
 # Reveal on click: fetch the answer as JSON and put it in the page as text (never as

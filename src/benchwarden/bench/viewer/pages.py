@@ -245,6 +245,13 @@ def _answer_block(run_id: str, s: SampleRecord) -> str:
             + _reveal_button(href, "show answer")
             + "</div>"
         )
+    turns = s.metadata.get("turn_answers")
+    if isinstance(turns, list) and len(turns) > 1:  # a conversation: every turn's answer
+        return "".join(
+            f'<div class="turn" data-turn="{n}"><p class="note">turn {n}</p>'
+            f'<pre class="answer">{esc(str(t))}</pre></div>'
+            for n, t in enumerate(turns, 1)
+        )
     return f'<pre class="answer">{esc(s.answer or "")}</pre>'
 
 
@@ -257,7 +264,9 @@ def item_page(
     a: str,
     b: str,
     problem: str | None,
+    judges: str = "",
 ) -> str:
+    """``judges``: the writing judges' section (``viewer/judgments.py``), if any."""
     if text is None:
         prompt = f'<p class="note">prompt not available{esc(": " + problem) if problem else ""}</p>'
     elif text.must_refuse:
@@ -289,7 +298,7 @@ def item_page(
         )
     body = (
         f"<h1>{esc(suite)} · {esc(item_id)}</h1><h2>Prompt</h2>{prompt}{target}"
-        f'<h2>Side by side</h2>{switch}<div class="side">{cols}</div>'
+        f'<h2>Side by side</h2>{switch}<div class="side">{cols}</div>{judges}'
     )
     crumbs = [
         (url("/run", id=run.run_id, a=a, b=b), run.run_id),

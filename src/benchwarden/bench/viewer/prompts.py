@@ -44,7 +44,10 @@ class Prompts:
 
 
 def _text(item: Item) -> ItemText:
-    if item.messages:
+    turns = item.metadata.get("turns")
+    if isinstance(turns, list) and len(turns) > 1:  # a conversation: every user turn
+        prompt = "\n\n".join(f"[turn {n}] {t}" for n, t in enumerate(turns, 1))
+    elif item.messages:
         prompt = "\n\n".join(
             m.content if len(item.messages) == 1 else f"[{m.role}] {m.content}"
             for m in item.messages

@@ -4,7 +4,9 @@ Pairwise: for every item, every pair of models that both answered it, and every
 judge, two calls (each model once in slot A). Single: one grade per answer and judge.
 What to do is planned purely from the stored answers and the judgments already
 stored (:func:`plan_judgments`), so re-running the same run id judges only what is
-missing (or failed); verdicts are written in small batches as they come back.
+missing, failed, or stale: judged with another prompt version, or on answers that
+have since changed (their sha256 no longer matches). Verdicts are written in small
+batches as they come back; a re-judged row replaces the stale one.
 
 Judges are ordinary ``ModelClient``s opened like contestants (pacing, purpose header,
 terms checked by the service before anything is called).
@@ -79,14 +81,45 @@ def judging_kinds(mode: str, models: int) -> tuple[str, ...]:
     return (mode,)
 
 
+def prompt_version(kind: str) -> str:
+    """The judge prompt version this code asks with, for ``kind``."""
+    return PAIRWISE_VERSION if kind == "pairwise" else SINGLE_VERSION
+
+
+def is_current(judgment: JudgmentRecord, hashes: Mapping[tuple[str, str, str, int], str]) -> bool:
+    """A final judgment of this prompt version on the answers as they are now. Pure.
+    ``hashes``: (model, suite, item, epoch) -> sha256 of the answer that is judged."""
+    if judgment.status == "error" or judgment.prompt_version != prompt_version(judgment.kind):
+        return False
+    where = (judgment.suite, judgment.item_id, judgment.epoch)
+    for model, digest in (
+        (judgment.model_a, judgment.answer_a_sha256),
+        (judgment.model_b, judgment.answer_b_sha256),
+    ):
+        if model and digest is not None and hashes.get((model, *where)) != digest:
+            return False
+    return True
+
+
+def answer_hashes(samples: Sequence[SampleRecord]) -> dict[tuple[str, str, str, int], str]:
+    """(model, suite, item, epoch) -> sha256 of the answer a judge sees last. Pure."""
+    return {
+        (s.model, s.suite, s.item_id, s.epoch): _sha(answers_of(s)[-1])
+        for s in samples
+        if s.status == "ok" and s.answer is not None
+    }
+
+
 def plan_judgments(
     samples: Sequence[SampleRecord],
     models: Sequence[str],
     judges: Sequence[str],
     kinds: Sequence[str],
-    done: Mapping[tuple[str, str, int, str, str, str, str], str],
+    done: Mapping[tuple[str, str, int, str, str, str, str], JudgmentRecord],
 ) -> list[JudgeTask]:
-    """The judge calls still to make. Pure; 'ok'/'unparsed' judgments are final."""
+    """The judge calls still to make. Pure; a judgment is redone when it failed, was
+    asked with another prompt version, or judged answers that have changed since."""
+    hashes = answer_hashes(samples)
     answered: dict[tuple[str, str, int], set[str]] = {}
     for s in samples:
         if s.status == "ok" and s.answer is not None:
@@ -102,7 +135,7 @@ def plan_judgments(
                 for m in models:
                     if m in have:
                         tasks.append(JudgeTask(suite, item, epoch, judge, "single", m, ""))
-    return [t for t in tasks if done.get(t.key, "error") == "error"]
+    return [t for t in tasks if t.key not in done or not is_current(done[t.key], hashes)]
 
 
 def turns_of(item: Item) -> list[str]:
@@ -195,7 +228,8 @@ async def judge_writing(
     lookup = {suite: {item.id: item for item in its} for suite, its in items.items()}
     # Only items of this run's selection (a resumed run may have more stored).
     samples = [s for s in samples if s.item_id in lookup.get(s.suite, {})]
-    tasks = plan_judgments(samples, models, list(judges), kinds, store.judged_keys(run_id))
+    done = {j.key: j for j in store.judgments(run_id)}
+    tasks = plan_judgments(samples, models, list(judges), kinds, done)
     outcome.planned = len(tasks)
     gate = asyncio.Semaphore(concurrency)
 

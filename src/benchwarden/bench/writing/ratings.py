@@ -12,7 +12,9 @@ absorbs how much the judges reward length and the thetas are what is left.
 
 Ratings are on the familiar Elo-like scale: ``1000 + 400 * theta / ln 10`` (the
 baseline at 1000; 400 points is 10:1 odds). Intervals are percentile bootstrap over
-items (every game of a resampled item comes along), refitting each time.
+items (every game of a resampled item comes along), refitting each time; in a draw
+where a model is not linked to the baseline by any game (absent from the resample),
+its theta is unidentified, so that draw gives it no value (not the baseline's 0).
 """
 
 from __future__ import annotations
@@ -137,6 +139,20 @@ def fit_strengths(
     return thetas, float(w[-1]) if length else math.nan
 
 
+def linked_to(baseline: str, games: Sequence[Game]) -> set[str]:
+    """The models joined to ``baseline`` by a chain of games. Pure."""
+    neighbours: dict[str, set[str]] = {}
+    for g in games:
+        neighbours.setdefault(g.x, set()).add(g.y)
+        neighbours.setdefault(g.y, set()).add(g.x)
+    seen, todo = {baseline}, [baseline]
+    while todo:
+        for other in neighbours.get(todo.pop(), set()) - seen:
+            seen.add(other)
+            todo.append(other)
+    return seen
+
+
 def to_rating(theta: float) -> float:
     return BASE + SCALE * theta
 
@@ -179,14 +195,19 @@ def rate(
         r = thetas(logistic_fit(x_raw[picked], y[picked]))
         w = logistic_fit(x_lc[picked], y[picked])
         c = thetas(w)
-        draws_raw.append([r[m] for m in models])
-        draws_lc.append([c[m] for m in models])
+        linked = linked_to(baseline, [games[i] for i in picked])
+        draws_raw.append([r[m] if m in linked else math.nan for m in models])
+        draws_lc.append([c[m] if m in linked else math.nan for m in models])
         draws_beta.append(float(w[-1]))
     tail = 100 * (1 - confidence) / 2
 
     def table(point: dict[str, float], draws: list[list[float]]) -> list[Rating]:
         arr = np.array(draws) if draws else np.full((1, len(models)), math.nan)
-        low, high = np.percentile(arr, [tail, 100 - tail], axis=0)
+        low, high = np.full(len(models), math.nan), np.full(len(models), math.nan)
+        for i in range(len(models)):
+            kept = arr[:, i][~np.isnan(arr[:, i])]
+            if kept.size:
+                low[i], high[i] = np.percentile(kept, [tail, 100 - tail])
         return [
             Rating(m, to_rating(point[m]), to_rating(low[i]), to_rating(high[i]), counts[m])
             for i, m in enumerate(models)

@@ -12,13 +12,17 @@ Fields of :class:`WritingSummary` (all plain dataclasses, lists and dicts):
 
 * ``ratings``: Bradley-Terry over every judge's combined verdicts, ``raw`` and
   ``length_controlled`` (each a list of ``Rating(model, rating, low, high, games)``,
-  Elo-like scale, baseline at 1000, 95% bootstrap intervals over items), and the
+  Elo-like scale, baseline at 1000, 95% bootstrap intervals over items, each item
+  with all its epochs), and the
   length coefficient with its interval; None without pairwise verdicts.
-* ``win_rates``: each model against the baseline (wins + ties/2 per item, 95% CI).
+* ``win_rates``: each model against the baseline (wins + ties/2 per item, its epochs
+  and judges averaged, 95% CI).
 * ``grades``: single-answer grades (1-10) per judge and model, mean with 95% t CI.
 * ``position_bias``: per judge; ``agreement``: between judges (Cohen/Fleiss kappa).
 * ``verdicts``: counts per judge (ok, unparsed, error, inconsistent pairs).
-* ``prompt_versions``: the judge prompt versions the judgments answered.
+* ``prompt_versions``: the judge prompt versions of the judgments used: only the
+  current ones (``writing/prompts.py``); judgments asked with another version, or on
+  answers that changed after judging, are left out with a warning.
 * ``warnings``: self-preference, tiny judges, unusable verdicts, strong position bias.
 """
 
@@ -41,6 +45,7 @@ from benchwarden.bench.writing.judges import (
     self_preference_warnings,
     weak_judge_warnings,
 )
+from benchwarden.bench.writing.judging import answer_hashes, is_current
 from benchwarden.bench.writing.ratings import Game, RatingFit, rate
 from benchwarden.bench.writing.verdicts import Combined, combine
 from benchwarden.store import JudgmentRecord, RunRecord, SampleRecord
@@ -101,8 +106,10 @@ class WritingSummary:
         return without_nan(asdict(self))  # type: ignore[no-any-return]
 
 
-def _item_key(suite: str, item: str, epoch: int) -> str:
-    return f"{suite}/{item}#{epoch}"
+def _item_key(suite: str, item: str) -> str:
+    """The bootstrap's unit: an item, with all its epochs (epochs of one item are not
+    independent, so resampling them apart would make intervals too narrow)."""
+    return f"{suite}/{item}"
 
 
 def writing_summary(
@@ -126,6 +133,10 @@ def writing_summary(
         raise ValueError(f"baseline {baseline!r} is not a model of run {run.run_id}")
     base = baseline or (models[0] if models else None)
     judgments = [j for j in judgments if j.suite in chosen]
+    # Only final judgments of this code's prompt versions, on the answers as stored now.
+    hashes = answer_hashes(samples)
+    stale = [j for j in judgments if j.status != "error" and not is_current(j, hashes)]
+    judgments = [j for j in judgments if j.status == "error" or is_current(j, hashes)]
     judges = list(dict.fromkeys([*run.settings.get("judges", []), *(j.judge for j in judgments)]))
     lengths = {
         (s.model, s.suite, s.item_id, s.epoch): float(len(s.answer or ""))
@@ -152,7 +163,7 @@ def writing_summary(
         if c.outcome is not None:
             games.append(
                 Game(
-                    _item_key(suite, item, epoch),
+                    _item_key(suite, item),
                     a,
                     b,
                     c.outcome,
@@ -205,6 +216,13 @@ def writing_summary(
                 f"judge {count.judge} ({count.kind}): only {count.ok} of {total} replies "
                 "named a usable verdict; unusable ones are left out, never guessed"
             )
+    if stale:
+        versions = ", ".join(sorted({j.prompt_version for j in stale}))
+        warnings.append(
+            f"{len(stale)} judgments left out: asked with another judge prompt ({versions}) "
+            "or on answers that have changed since; run the same command with --judge "
+            "to judge them again"
+        )
     if not judgments:
         warnings.append(
             "no judge has judged these writing answers yet: run the same command with "
@@ -225,7 +243,7 @@ def writing_summary(
         position_bias=biases,
         agreement=agreement(combined),
         verdicts=counts,
-        prompt_versions=sorted({j.prompt_version for j in judgments}),
+        prompt_versions=sorted({j.prompt_version for j in judgments if j.status != "error"}),
         warnings=warnings,
     )
 
