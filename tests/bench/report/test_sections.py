@@ -97,6 +97,6 @@ def test_provenance_never_shows_a_database_password() -> None:
     )
     sample = _sample("quiz", "a", "i1", 1.0)
     sample.endpoint = "https://user:endpoint-secret@llm.lab/v1"
-    page = build_report(run, [sample, _sample("quiz", "b", "i1", 0.0)])
+    page = build_report(run, [sample, _sample("quiz", "b", "i1", 0.0)], [])
     assert "hunter2-secret" not in page and "endpoint-secret" not in page
     assert "postgresql://eval:***@db.lab/results" in page
