@@ -7,6 +7,7 @@ import typer
 from benchwarden.cli import (
     ask_cmd,
     demo_cmd,
+    export_cmd,
     models_cmd,
     monitor_cmd,
     refusal_cmd,
@@ -32,7 +33,7 @@ app.command("suites")(results_cmd.suites)
 app.command("run")(run_cmd.run)
 app.command("runs")(results_cmd.runs)
 app.command("compare")(results_cmd.compare)
-app.command("export")(results_cmd.export)
+app.command("export")(export_cmd.export)
 app.command("report")(report_cmd.report)
 app.command("view")(report_cmd.view)
 sandbox_app = typer.Typer(help="Run programs in the coding sandbox.", no_args_is_help=True)

@@ -21,7 +21,7 @@ import typer
 from rich.rule import Rule
 
 from benchwarden.cli.common import console, fail
-from benchwarden.cli.results_cmd import print_comparison
+from benchwarden.cli.compare_view import print_comparison
 from benchwarden.models.config import ModelSpec
 from benchwarden.models.errors import AccessDenied, ModelError
 from benchwarden.models.factory import open_client

@@ -12,8 +12,9 @@ import typer
 from benchwarden.bench.prompting import SamplingOptions
 from benchwarden.bench.registry import UnknownSuite
 from benchwarden.cli.common import ConfigOption, configured_models, console, fail
+from benchwarden.cli.compare_view import print_comparison
 from benchwarden.cli.progress import RichProgress
-from benchwarden.cli.results_cmd import DbOption, open_db, print_comparison
+from benchwarden.cli.results_cmd import DbOption, open_db
 
 
 def run(
