@@ -7,6 +7,8 @@ drop the connection mid-request, send malformed JSON, or never answer.
 
 Faults are queued with :meth:`MockUpstream.script` and consumed one per request;
 with the queue empty every request succeeds, unless a fixed-window rate limit is set.
+The bodies and stream events it answers with are built in :mod:`mock_bodies`
+(``Shaped`` is re-exported here).
 
 Run alone (for benchmarks): ``python -m benchwarden.testing.mock_upstream --port 0``
 prints ``PORT <n>`` once listening.
@@ -24,6 +26,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from benchwarden.testing.mock_bodies import (
+    Shaped,
+    anthropic_body,
+    openai_body,
+    shaped_body,
+    stream_events,
+)
+
+__all__ = ["Fault", "MockUpstream", "Shaped", "Stats", "ThreadedMockUpstream", "main"]
 
 _REASONS = {
     200: "OK",
@@ -83,17 +95,6 @@ class Fault:
             status,
             {"error": {"message": message, "type": "permission_error", "code": code}},
         )
-
-
-@dataclass(frozen=True, slots=True)
-class Shaped:
-    """A plain OpenAI answer chosen per request by a ``shape`` function (the traffic
-    simulator's lengths): the text, the usage it reports, and its finish reason."""
-
-    text: str
-    prompt_tokens: int
-    completion_tokens: int
-    finish_reason: str = "stop"
 
 
 @dataclass(slots=True)
@@ -276,12 +277,14 @@ class MockUpstream:
                 error=fault.body if fault.kind == "stream_error" else None,
             )
             return fault.kind != "cut_stream"
-        payload = self._anthropic_body(request) if anthropic else self._openai_body(path, request)
+        payload = (
+            anthropic_body(request, self.reply) if anthropic else self._openai_body(path, request)
+        )
         self._write(writer, 200, json.dumps(payload).encode(), fault.headers)
         await writer.drain()
         return True
 
-    # ---- bodies -------------------------------------------------------------
+    # ---- bodies (built in mock_bodies.py) ------------------------------------
     def _text(self, request: dict[str, Any]) -> str:
         """The responder's reply, the fixed reply, or with ``echo`` one derived from the
         request (deterministic)."""
@@ -298,42 +301,8 @@ class MockUpstream:
 
     def _openai_body(self, path: str, request: dict[str, Any]) -> dict[str, Any]:
         if self.shape is not None:
-            return _shaped_body(path, request, self.shape(request))
-        n = int(request.get("n", 1))
-        completion = path.endswith("/completions") and not path.endswith("chat/completions")
-        choices = []
-        for i in range(n):
-            text = self._text(request) if n == 1 else f"{self._text(request)} #{i}"
-            if completion:
-                choices.append({"index": i, "text": text, "finish_reason": "stop"})
-            else:
-                choices.append(
-                    {
-                        "index": i,
-                        "finish_reason": "stop",
-                        "message": {"role": "assistant", "content": text},
-                    }
-                )
-        return {
-            "id": "mock-1",
-            "object": "chat.completion",
-            "created": 0,
-            "model": request.get("model", "mock"),
-            "choices": choices,
-            "usage": {"prompt_tokens": 7, "completion_tokens": 5 * n, "total_tokens": 7 + 5 * n},
-        }
-
-    def _anthropic_body(self, request: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "id": "msg_mock",
-            "type": "message",
-            "role": "assistant",
-            "model": request.get("model", "mock"),
-            "content": [{"type": "text", "text": self.reply}],
-            "stop_reason": "end_turn",
-            "stop_sequence": None,
-            "usage": {"input_tokens": 7, "output_tokens": 5},
-        }
+            return shaped_body(path, request, self.shape(request))
+        return openai_body(path, request, self._text)
 
     async def _stream(
         self,
@@ -347,20 +316,7 @@ class MockUpstream:
             b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
             b"transfer-encoding: chunked\r\n\r\n"
         )
-        words = self._text(request).split(" ")
-        pieces = [w if i == 0 else " " + w for i, w in enumerate(words)]
-        events = (
-            self._anthropic_events(request, pieces)
-            if anthropic
-            else self._openai_events(request, pieces)
-        )
-        if error is not None:  # two deltas, then the provider ends the stream with an error
-            ending = (
-                f"event: error\ndata: {json.dumps({'type': 'error', **error})}\n\n"
-                if anthropic
-                else f"data: {json.dumps(error)}\n\n"
-            )
-            events = [*events[: 4 if anthropic else 2], ending]
+        events = stream_events(request, self._text(request), anthropic, error)
         for index, event in enumerate(events):
             if cut and index == 3:
                 writer.close()
@@ -370,83 +326,6 @@ class MockUpstream:
             await writer.drain()
         writer.write(b"0\r\n\r\n")
         await writer.drain()
-
-    def _openai_events(self, request: dict[str, Any], pieces: list[str]) -> list[str]:
-        chat = "messages" in request
-        out = []
-        for piece in pieces:
-            choice: dict[str, Any] = {"index": 0, "finish_reason": None}
-            if chat:
-                choice["delta"] = {"content": piece}
-            else:
-                choice["text"] = piece
-            out.append(f"data: {json.dumps({'id': 'mock', 'choices': [choice]})}\n\n")
-        last: dict[str, Any] = {"index": 0, "finish_reason": "stop"}
-        last["delta" if chat else "text"] = {} if chat else ""
-        out.append(f"data: {json.dumps({'id': 'mock', 'choices': [last]})}\n\n")
-        usage = {"prompt_tokens": 7, "completion_tokens": len(pieces), "total_tokens": 0}
-        out.append(f"data: {json.dumps({'id': 'mock', 'choices': [], 'usage': usage})}\n\n")
-        out.append("data: [DONE]\n\n")
-        return out
-
-    def _anthropic_events(self, request: dict[str, Any], pieces: list[str]) -> list[str]:
-        def ev(name: str, data: dict[str, Any]) -> str:
-            return f"event: {name}\ndata: {json.dumps({'type': name, **data})}\n\n"
-
-        out = [
-            ev(
-                "message_start",
-                {
-                    "message": {
-                        "id": "msg_mock",
-                        "type": "message",
-                        "role": "assistant",
-                        "content": [],
-                        "model": request.get("model", "mock"),
-                        "stop_reason": None,
-                        "usage": {"input_tokens": 7, "output_tokens": 1},
-                    }
-                },
-            ),
-            ev("content_block_start", {"index": 0, "content_block": {"type": "text", "text": ""}}),
-        ]
-        out += [
-            ev("content_block_delta", {"index": 0, "delta": {"type": "text_delta", "text": p}})
-            for p in pieces
-        ]
-        out += [
-            ev("content_block_stop", {"index": 0}),
-            ev(
-                "message_delta",
-                {"delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": len(pieces)}},
-            ),
-            ev("message_stop", {}),
-        ]
-        return out
-
-
-def _shaped_body(path: str, request: dict[str, Any], shaped: Shaped) -> dict[str, Any]:
-    chat = path.endswith("chat/completions")
-    choice: dict[str, Any] = {"index": 0, "finish_reason": shaped.finish_reason}
-    if chat:
-        choice["message"] = {"role": "assistant", "content": shaped.text}
-    else:
-        choice["text"] = shaped.text
-    usage = {
-        "prompt_tokens": shaped.prompt_tokens,
-        "completion_tokens": shaped.completion_tokens,
-        "total_tokens": shaped.prompt_tokens + shaped.completion_tokens,
-    }
-    kind = "chat.completion" if chat else "text_completion"
-    model = request.get("model", "mock")
-    return {
-        "id": "mock-1",
-        "object": kind,
-        "created": 0,
-        "model": model,
-        "choices": [choice],
-        "usage": usage,
-    }
 
 
 class ThreadedMockUpstream:
