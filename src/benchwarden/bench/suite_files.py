@@ -22,75 +22,39 @@ a header row names the columns ``id``, ``input`` (required), ``target``, ``promp
 
 Items are read and checked when the suite file is loaded, so every mistake surfaces at
 once, as a :class:`SuiteFileError` naming the file, the line and the field.
+This module parses and checks the suite file; :mod:`suite_items` reads the items file
+and :mod:`suite_errors` holds the error and its location.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import re
 import tomllib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any
 
 import yaml
 
 from benchwarden.bench.scoring import SCORERS
 from benchwarden.bench.suite import Item, Scorer, Suite
-from benchwarden.models.types import Message, Role
+from benchwarden.bench.suite_errors import SuiteFileError, located_error, type_name
+from benchwarden.bench.suite_items import ITEM_SUFFIXES, ROLES, read_items
+
+__all__ = [
+    "ITEM_SUFFIXES",
+    "NAME_PATTERN",
+    "ROLES",
+    "SUITE_SUFFIXES",
+    "SuiteFileError",
+    "load_suite_file",
+]
 
 SUITE_SUFFIXES = (".yaml", ".yml", ".toml")
-ITEM_SUFFIXES = (".jsonl", ".csv")
 NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]*")
-ROLES: tuple[str, ...] = get_args(Role)
 
 _FIELDS = ("name", "description", "items", "scorer", "max_tokens", "system", "version")
-_ITEM_FIELDS = ("id", "input", "target", "prompt", "stop", "metadata")
-_CSV_COLUMNS = ("id", "input", "target", "prompt", "stop")
 _DEFAULT_MAX_TOKENS = 256
-
-
-class SuiteFileError(ValueError):
-    """A suite file or its items file is wrong; the message names file, line and field."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        path: Path | None = None,
-        line: int | None = None,
-        field: str | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.path = path
-        self.line = line
-        self.field = field
-
-
-def _error(
-    path: Path, line: int | None, field: str | None, problem: str, fix: str
-) -> SuiteFileError:
-    where = str(path)
-    if line is not None:
-        where += f", line {line}"
-    if field is not None:
-        where += f", field '{field}'"
-    return SuiteFileError(f"{where}: {problem}; {fix}", path=path, line=line, field=field)
-
-
-def _type_name(value: Any) -> str:
-    if value is None:
-        return "null"
-    return {
-        bool: "a boolean",
-        int: "a number",
-        float: "a number",
-        str: "a string",
-        list: "a list",
-        dict: "an object",
-    }.get(type(value), type(value).__name__)
 
 
 # -- the suite file -----------------------------------------------------------------
@@ -109,7 +73,7 @@ class _Fields:
         return self.lines.get(field, 1)
 
     def fail(self, field: str, problem: str, fix: str) -> SuiteFileError:
-        return _error(self.path, self.line(field), field, problem, fix)
+        return located_error(self.path, self.line(field), field, problem, fix)
 
     def string(self, field: str, *, required: bool = False) -> str | None:
         value = self.data.get(field)
@@ -120,7 +84,7 @@ class _Fields:
                 )
             return None
         if not isinstance(value, str):
-            raise self.fail(field, f"expected a string, got {_type_name(value)}", "quote the value")
+            raise self.fail(field, f"expected a string, got {type_name(value)}", "quote the value")
         return value
 
 
@@ -132,20 +96,24 @@ def _yaml_fields(path: Path, text: str) -> _Fields:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         problem = ", ".join(p for p in (exc.context, exc.problem) if p) or "syntax error"
-        raise _error(path, line, None, f"invalid YAML: {problem}", "fix the YAML syntax") from exc
+        raise located_error(
+            path, line, None, f"invalid YAML: {problem}", "fix the YAML syntax"
+        ) from exc
     except yaml.YAMLError as exc:
-        raise _error(path, None, None, f"invalid YAML: {exc}", "fix the YAML syntax") from exc
+        raise located_error(
+            path, None, None, f"invalid YAML: {exc}", "fix the YAML syntax"
+        ) from exc
     if data is None:
-        raise _error(
+        raise located_error(
             path, 1, "name", "the suite file is empty", "add at least `name:` and `items:`"
         )
     if not isinstance(data, dict) or not isinstance(node, yaml.MappingNode):
         line = node.start_mark.line + 1 if node is not None else 1
-        raise _error(
+        raise located_error(
             path,
             line,
             None,
-            f"expected a mapping of fields, got {_type_name(data)}",
+            f"expected a mapping of fields, got {type_name(data)}",
             "write one `field: value` per line (name, items, scorer, ...)",
         )
     lines: dict[str, int] = {}
@@ -153,7 +121,7 @@ def _yaml_fields(path: Path, text: str) -> _Fields:
         key = key_node.value
         line = key_node.start_mark.line + 1
         if isinstance(key, str) and key in lines:
-            raise _error(
+            raise located_error(
                 path,
                 line,
                 key,
@@ -175,7 +143,9 @@ def _toml_fields(path: Path, text: str) -> _Fields:
         match = _TOML_LINE.search(str(exc))
         line = int(match.group(1)) if match else None
         problem = _TOML_LINE.split(str(exc))[0].strip()
-        raise _error(path, line, None, f"invalid TOML: {problem}", "fix the TOML syntax") from exc
+        raise located_error(
+            path, line, None, f"invalid TOML: {problem}", "fix the TOML syntax"
+        ) from exc
     # tomllib keeps no positions: find top-level keys (before any [table]) by scanning.
     lines: dict[str, int] = {}
     for number, raw in enumerate(text.splitlines(), start=1):
@@ -193,7 +163,7 @@ def load_suite_file(path: Path) -> Suite:
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in SUITE_SUFFIXES:
-        raise _error(
+        raise located_error(
             path,
             None,
             None,
@@ -203,13 +173,15 @@ def load_suite_file(path: Path) -> Suite:
     try:
         text = path.read_bytes().decode("utf-8-sig")
     except FileNotFoundError:
-        raise _error(path, None, None, "no such suite file", "check the path") from None
+        raise located_error(path, None, None, "no such suite file", "check the path") from None
     except UnicodeDecodeError as exc:
-        raise _error(
+        raise located_error(
             path, None, None, f"not valid UTF-8 ({exc.reason})", "save the file as UTF-8"
         ) from exc
     except OSError as exc:
-        raise _error(path, None, None, f"cannot read the file ({exc})", "check the path") from exc
+        raise located_error(
+            path, None, None, f"cannot read the file ({exc})", "check the path"
+        ) from exc
 
     fields = _toml_fields(path, text) if suffix == ".toml" else _yaml_fields(path, text)
 
@@ -249,7 +221,7 @@ def load_suite_file(path: Path) -> Suite:
     version = fields.data.get("version", "1")
     if isinstance(version, bool) or not isinstance(version, str | int):
         raise fields.fail(
-            "version", f"expected a string, got {_type_name(version)}", 'quote it, e.g. "1"'
+            "version", f"expected a string, got {type_name(version)}", 'quote it, e.g. "1"'
         )
     version = str(version)
 
@@ -269,7 +241,7 @@ def load_suite_file(path: Path) -> Suite:
             "create it, or fix the path (it is relative to the suite file)",
         )
 
-    items = tuple(_read_items(items_path, system))
+    items = tuple(read_items(items_path, system))
     if not items:
         raise fields.fail(
             "items",
@@ -293,217 +265,3 @@ def load_suite_file(path: Path) -> Suite:
         max_tokens=max_tokens,
         source=str(path),
     )
-
-
-# -- the items file -----------------------------------------------------------------
-
-
-def _read_items(path: Path, system: str | None) -> list[Item]:
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise _error(path, None, None, f"cannot read the file ({exc})", "check the path") from exc
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        raise _error(
-            path, line, None, f"not valid UTF-8 ({exc.reason})", "save the file as UTF-8"
-        ) from exc
-
-    csv_file = path.suffix.lower() == ".csv"
-    rows = _csv_rows(path, text) if csv_file else _jsonl_rows(path, text)
-
-    items: list[Item] = []
-    first_line: dict[str, int] = {}
-    for line, record in rows:
-        item = _build_item(path, line, record, system)
-        if item.id in first_line:
-            raise _error(
-                path,
-                line,
-                "id",
-                f"duplicate id {item.id!r} (lines {first_line[item.id]} and {line})",
-                "give every item a unique id",
-            )
-        first_line[item.id] = line
-        items.append(item)
-    return items
-
-
-def _jsonl_rows(path: Path, text: str) -> list[tuple[int, dict[str, Any]]]:
-    rows: list[tuple[int, dict[str, Any]]] = []
-    for line, raw in enumerate(text.splitlines(), start=1):
-        if not raw.strip():
-            continue
-        try:
-            record = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise _error(
-                path,
-                line,
-                None,
-                f"invalid JSON ({exc.msg} at column {exc.colno})",
-                "write one JSON object per line",
-            ) from exc
-        if not isinstance(record, dict):
-            raise _error(
-                path,
-                line,
-                None,
-                f"expected a JSON object, got {_type_name(record)}",
-                'write one object per line, e.g. {"input": "...", "target": "..."}',
-            )
-        for key in record:
-            if key not in _ITEM_FIELDS:
-                raise _error(
-                    path,
-                    line,
-                    key,
-                    f"unknown field '{key}'",
-                    f"use {', '.join(_ITEM_FIELDS)} (put anything else under metadata)",
-                )
-        if "id" in record and isinstance(record["id"], int) and not isinstance(record["id"], bool):
-            record["id"] = str(record["id"])
-        rows.append((line, record))
-    return rows
-
-
-def _csv_rows(path: Path, text: str) -> list[tuple[int, dict[str, Any]]]:
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = next(reader, None)
-        if header is None:
-            return []
-        columns = [c.strip() for c in header]
-        seen: set[str] = set()
-        for column in columns:
-            if not column:
-                raise _error(path, 1, None, "a column has no name", "name every header column")
-            if column in seen:
-                raise _error(path, 1, column, f"column '{column}' appears twice", "keep only one")
-            seen.add(column)
-        if "input" not in seen:
-            raise _error(
-                path,
-                1,
-                "input",
-                "the header row has no 'input' column",
-                "the first row must name the columns, including input",
-            )
-        rows: list[tuple[int, dict[str, Any]]] = []
-        while True:
-            start = reader.line_num + 1
-            row = next(reader, None)
-            if row is None:
-                break
-            if not row or all(not cell.strip() for cell in row):
-                continue
-            if len(row) > len(columns):
-                raise _error(
-                    path,
-                    start,
-                    None,
-                    f"{len(row)} values but the header has {len(columns)} columns",
-                    "quote values that contain commas",
-                )
-            cells = dict(zip(columns, row, strict=False))
-            record: dict[str, Any] = {}
-            metadata: dict[str, Any] = {}
-            for column, cell in cells.items():
-                if column in _CSV_COLUMNS:
-                    if column == "input" or cell != "":
-                        record[column] = cell
-                else:
-                    metadata[column] = cell
-            if "stop" in record:
-                record["stop"] = record["stop"].split("|")
-            if metadata:
-                record["metadata"] = metadata
-            rows.append((start, record))
-    except csv.Error as exc:
-        raise _error(
-            path, reader.line_num, None, f"malformed CSV ({exc})", "check the quoting"
-        ) from exc
-    return rows
-
-
-def _build_item(path: Path, line: int, record: dict[str, Any], system: str | None) -> Item:
-    def fail(field: str, problem: str, fix: str) -> SuiteFileError:
-        return _error(path, line, field, problem, fix)
-
-    item_id = record.get("id", str(line))
-    if not isinstance(item_id, str) or not item_id.strip():
-        raise fail("id", f"expected a non-empty string, got {item_id!r}", "give a string id")
-
-    if "input" not in record:
-        raise fail("input", "the required field 'input' is missing", "add the question as input")
-    messages = _messages(record["input"], fail)
-
-    prompt = record.get("prompt")
-    if prompt is not None and not isinstance(prompt, str):
-        raise fail("prompt", f"expected a string, got {_type_name(prompt)}", "use raw text")
-
-    target = record.get("target")
-    if target is not None:
-        if isinstance(target, list):
-            if not target or not all(isinstance(t, str) for t in target):
-                raise fail(
-                    "target",
-                    "expected a non-empty list of strings",
-                    'write e.g. "Paris" or ["Paris", "paris"]',
-                )
-            target = list(target)
-        elif not isinstance(target, str):
-            raise fail(
-                "target",
-                f"expected a string or a list of strings, got {_type_name(target)}",
-                'write e.g. "Paris" or ["Paris", "paris"]',
-            )
-
-    stop = record.get("stop", [])
-    if not isinstance(stop, list) or not all(isinstance(s, str) and s for s in stop):
-        raise fail("stop", "expected a list of non-empty strings", 'write e.g. ["\\n"]')
-
-    metadata = record.get("metadata", {})
-    if not isinstance(metadata, dict):
-        raise fail("metadata", f"expected an object, got {_type_name(metadata)}", "use {...}")
-
-    return Item(
-        id=item_id,
-        messages=messages,
-        system=system,
-        prompt=prompt,
-        target=target,
-        stop=tuple(stop),
-        metadata=dict(metadata),
-    )
-
-
-def _messages(value: Any, fail: Callable[[str, str, str], SuiteFileError]) -> tuple[Message, ...]:
-    fix = 'write a string, or a list like [{"role": "user", "content": "..."}]'
-    if isinstance(value, str):
-        if not value.strip():
-            raise fail("input", "the input is empty", "write the question")
-        return (Message("user", value),)
-    if not isinstance(value, list) or not value:
-        raise fail(
-            "input", f"expected a string or a list of messages, got {_type_name(value)}", fix
-        )
-    messages: list[Message] = []
-    for index, entry in enumerate(value):
-        where = f"input[{index}]"
-        if not isinstance(entry, dict):
-            raise fail(where, f"expected a message object, got {_type_name(entry)}", fix)
-        role = entry.get("role")
-        if role not in ROLES:
-            raise fail(
-                f"{where}.role",
-                f"invalid role {role!r}",
-                f"use one of {', '.join(ROLES)}",
-            )
-        content = entry.get("content")
-        if not isinstance(content, str):
-            raise fail(f"{where}.content", f"expected a string, got {_type_name(content)}", fix)
-        messages.append(Message(role, content))
-    return tuple(messages)
