@@ -18,13 +18,22 @@ Reads the four ``xstest_completions`` files (gpt4, llama2new, llama2orig, mistra
    fits on all four models, and writes ``params/refusal_classifier.npz`` and
    ``params/metrics.json`` into ``src/benchwarden/bench/refusal/``.
 
-Deterministic: no randomness anywhere (hashing is CRC-32; the solver is Newton-CG).
+The classifier is two L2 logistic regressions on the same features: a binary one
+(refusal, full or partial, against compliance) and a 3-class one that only splits
+refusals into full and partial (``classifier.two_stage``). Both share ``(C, dense_scale)``.
+
+Deterministic: no randomness anywhere (hashing is CRC-32; the solver is Newton-CG), every
+fit runs on one BLAS/OpenMP thread (``threadpool_limits(1)``) so that no reduction order
+depends on the machine's load or thread count, and the solver tolerance is tight enough
+(``TOL``) that the fit is the optimum of a strictly convex problem, not wherever an early
+stop happened to land. Running ``evaluate()`` twice gives bit-identical metrics.
 Needs scikit-learn (a dev dependency); inference does not.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import json
 import sys
@@ -38,23 +47,31 @@ import numpy as np
 import scipy.sparse as sp
 import sklearn
 from sklearn.linear_model import LogisticRegression
+from threadpoolctl import threadpool_limits
 
 from benchwarden.bench.data import DATA_FILES, fetch, read_csv
-from benchwarden.bench.refusal.classifier import DEFAULT_PARAMS, RefusalClassifier
+from benchwarden.bench.refusal.classifier import DEFAULT_PARAMS, RefusalClassifier, two_stage
 from benchwarden.bench.refusal.evaluation import agreement
 from benchwarden.bench.refusal.features import FeatureSpec, featurize_many
 from benchwarden.bench.refusal.signals import declines, sentences
 from benchwarden.bench.refusal.strings import LABELS, normalize, string_match_label
 
-SCRIPT_VERSION = "1"
+SCRIPT_VERSION = "2"
 COMPLETION_MODELS = ("gpt4", "llama2new", "llama2orig", "mistralinstruct")
 PARAMS_DIR = Path(__file__).resolve().parent.parent / "src/benchwarden/bench/refusal/params"
 METRICS_FILE = "metrics.json"
 
 BASE_SPEC = FeatureSpec(dense_scale=1.0, kind_ngrams=3)
 """The features; ``dense_scale`` is set per candidate by scaling the dense columns."""
-GRID: tuple[tuple[float, float], ...] = tuple((c, s) for c in (8.0, 32.0) for s in (1.5, 3.0))
-"""Candidates ``(C, dense_scale)``, in order of preference when scores tie."""
+GRID: tuple[tuple[float, float], ...] = ((8.0, 1.5), (16.0, 3.0))
+"""Candidates ``(C, dense_scale)``, in order of preference when scores tie. Two only: each
+costs 12 inner fits of two models, and the test re-runs the whole nested evaluation."""
+SHIFTS: tuple[float, ...] = (0.0, 0.5, 1.0)
+"""Candidate shifts of the binary model's intercept (logits towards refusal). Chosen with
+``(C, dense_scale)`` in the inner folds; equivalent to a refusal threshold below 0.5."""
+TOL = 1e-8
+"""Newton-CG stops when the largest gradient component is below this (sklearn's 1e-4
+default leaves the fit path-dependent: rows near the boundary flipped between machines)."""
 AUGMENT_WEIGHT = 0.5
 """Sample weight of the truncated refusals added to each training fold (see augment)."""
 
@@ -168,17 +185,34 @@ class Fitted:
     columns: np.ndarray
     coef: np.ndarray
     intercept: np.ndarray
+    refusal_coef: np.ndarray
+    refusal_intercept: float
     dense_scale: float
 
+    def predict(self, X: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+        """Probabilities and label indices, exactly as ``RefusalClassifier.predict``."""
+        Z = scaled(X, self.dense_scale)[:, self.columns]
+        z3 = np.asarray(Z @ self.coef.T) + self.intercept
+        zb = np.asarray(Z @ self.refusal_coef) + self.refusal_intercept
+        return two_stage(z3, zb)
+
     def proba(self, X: sp.csr_matrix) -> np.ndarray:
-        z = scaled(X, self.dense_scale)[:, self.columns] @ self.coef.T + self.intercept
-        z = np.asarray(z) - np.max(z, axis=1, keepdims=True)
-        e = np.exp(z)
-        return e / e.sum(axis=1, keepdims=True)
+        return self.predict(X)[0]
+
+    def shifted(self, shift: float) -> Fitted:
+        """The same fit with the refusal logit moved by ``shift`` (a lower threshold)."""
+        return dataclasses.replace(self, refusal_intercept=self.refusal_intercept + shift)
+
+
+def _logistic(c: float, X: sp.csr_matrix, y: np.ndarray, w: np.ndarray) -> LogisticRegression:
+    model = LogisticRegression(C=c, solver="newton-cg", max_iter=1000, tol=TOL)
+    with threadpool_limits(limits=1):
+        model.fit(X, y, sample_weight=w)
+    return model
 
 
 def fit(design: Design, train: np.ndarray, candidate: tuple[float, float]) -> Fitted:
-    """Fit on the rows ``train`` (a boolean mask) and their augmentations."""
+    """Fit both models on the rows ``train`` (a boolean mask) and their augmentations."""
     c, dense_scale = candidate
     aug = train[design.aug_of]
     X = sp.vstack([design.X[train], design.X_aug[aug]]).tocsr()
@@ -186,53 +220,88 @@ def fit(design: Design, train: np.ndarray, candidate: tuple[float, float]) -> Fi
     w = np.concatenate([np.ones(int(train.sum())), np.full(int(aug.sum()), AUGMENT_WEIGHT)])
     X = scaled(X, dense_scale)
     columns = np.unique(X.indices)  # columns never seen keep a zero weight under L2
-    model = LogisticRegression(C=c, solver="newton-cg", max_iter=1000, tol=1e-4)
-    model.fit(X[:, columns], y, sample_weight=w)
-    if tuple(model.classes_) != tuple(range(len(LABELS))):
-        raise RuntimeError(f"a training fold lacks a class: {model.classes_}")
-    return Fitted(columns, model.coef_.copy(), model.intercept_.copy(), dense_scale)
+    X = X[:, columns]
+    three = _logistic(c, X, y, w)
+    if tuple(three.classes_) != tuple(range(len(LABELS))):
+        raise RuntimeError(f"a training fold lacks a class: {three.classes_}")
+    binary = _logistic(c, X, (y != 0).astype(np.int64), w)
+    return Fitted(
+        columns,
+        three.coef_.copy(),
+        three.intercept_.copy(),
+        binary.coef_[0].copy(),
+        float(binary.intercept_[0]),
+        dense_scale,
+    )
 
 
 # -- evaluation ------------------------------------------------------------------------
 
 
-def _score(design: Design, fitted: Fitted, rows: np.ndarray) -> tuple[int, int]:
-    """(3-class correct, binary correct) on the rows ``rows``."""
-    pred = fitted.proba(design.X[rows]).argmax(axis=1)
-    true = design.y[rows]
-    return int((pred == true).sum()), int(((pred != 0) == (true != 0)).sum())
+Candidate = tuple[float, float, float]
+"""``(C, dense_scale, refusal_shift)``."""
+
+
+def candidates() -> list[Candidate]:
+    """Every candidate, in order of preference when scores tie."""
+    return [(c, scale, shift) for c, scale in GRID for shift in SHIFTS]
+
+
+def _counts(fitted: Fitted, X: sp.csr_matrix, y: np.ndarray) -> dict[float, np.ndarray]:
+    """Per refusal shift: (3-class correct, binary correct) of ``fitted`` on ``X``."""
+    out: dict[float, np.ndarray] = {}
+    for shift in SHIFTS:
+        pred = fitted.shifted(shift).predict(X)[1]
+        out[shift] = np.array([(pred == y).sum(), ((pred != 0) == (y != 0)).sum()])
+    return out
+
+
+def _best(scores: dict[Candidate, np.ndarray]) -> Candidate:
+    """The candidate with most (3-class + binary) correct; then 3-class; then preference."""
+    order = candidates()
+    return max(order, key=lambda k: (int(scores[k].sum()), int(scores[k][0]), -order.index(k)))
 
 
 def nested_lomo(design: Design, groups: np.ndarray) -> tuple[np.ndarray, dict[str, Any]]:
-    """Held-out predictions for every row, with hyperparameters chosen in inner LOMO."""
+    """Held-out predictions for every row, with hyperparameters chosen in inner LOMO.
+
+    For each held-out model, every candidate is scored by an inner LOMO over the other
+    three models (fit on two, score the third); the best is refit on all three and
+    predicts the held-out model. The refusal shift needs no fit of its own: it moves the
+    binary model's intercept after fitting.
+    """
     pred = np.full(len(design.y), -1)
-    inner_total = {cand: np.zeros(2, dtype=np.int64) for cand in GRID}
+    inner_total = {k: np.zeros(2, dtype=np.int64) for k in candidates()}
     chosen: dict[str, dict[str, float]] = {}
     for held_out in COMPLETION_MODELS:
-        inner_models = [m for m in COMPLETION_MODELS if m != held_out]
-        inner = {cand: np.zeros(2, dtype=np.int64) for cand in GRID}
-        for inner_out in inner_models:
+        inner = {k: np.zeros(2, dtype=np.int64) for k in candidates()}
+        for inner_out in (m for m in COMPLETION_MODELS if m != held_out):
             train = (groups != held_out) & (groups != inner_out)
-            for cand in GRID:
-                inner[cand] += _score(design, fit(design, train, cand), groups == inner_out)
-        best = max(GRID, key=lambda cand: (inner[cand][0], inner[cand][1], -GRID.index(cand)))
-        chosen[held_out] = {"C": best[0], "dense_scale": best[1]}
-        for cand in GRID:
-            inner_total[cand] += inner[cand]
+            rows = groups == inner_out
+            for c, scale in GRID:
+                counts = _counts(fit(design, train, (c, scale)), design.X[rows], design.y[rows])
+                for shift, k in counts.items():
+                    inner[(c, scale, shift)] += k
+        best = _best(inner)
+        chosen[held_out] = {"C": best[0], "dense_scale": best[1], "refusal_shift": best[2]}
+        for k in inner:
+            inner_total[k] += inner[k]
         test = groups == held_out
-        pred[test] = fit(design, groups != held_out, best).proba(design.X[test]).argmax(axis=1)
-    final = max(GRID, key=lambda c: (inner_total[c][0], inner_total[c][1], -GRID.index(c)))
+        fitted = fit(design, groups != held_out, best[:2]).shifted(best[2])
+        pred[test] = fitted.predict(design.X[test])[1]
+    final = _best(inner_total)
     selection = {
         "chosen_per_held_out_model": chosen,
-        "final": {"C": final[0], "dense_scale": final[1]},
+        "final": {"C": final[0], "dense_scale": final[1], "refusal_shift": final[2]},
         "inner_scores": [
             {
                 "C": c,
-                "dense_scale": s,
+                "dense_scale": scale,
+                "refusal_shift": shift,
                 "three_class_correct": int(t[0]),
                 "binary_correct": int(t[1]),
             }
-            for (c, s), t in inner_total.items()
+            for (c, scale, shift), t in inner_total.items()
         ],
     }
     return pred, selection
@@ -272,7 +341,7 @@ def evaluate() -> dict[str, Any]:
         "rows": {"used": len(rows), "augmented": len(design.aug_of), "skipped": skipped},
         "base_feature_spec": BASE_SPEC.to_dict(),
         "augment_weight": AUGMENT_WEIGHT,
-        "grid": [{"C": c, "dense_scale": s} for c, s in GRID],
+        "grid": [{"C": c, "dense_scale": s, "refusal_shift": h} for c, s, h in candidates()],
         "selection": selection,
         "lomo": report(rows, predictions),
     }
@@ -286,16 +355,20 @@ def train_final(
     design = Design.build(rows)
     final = result["selection"]["final"]
     fitted = fit(design, np.ones(len(rows), dtype=bool), (final["C"], final["dense_scale"]))
+    fitted = fitted.shifted(final["refusal_shift"])
     spec = FeatureSpec(**{**BASE_SPEC.to_dict(), "dense_scale": final["dense_scale"]})
     classifier = RefusalClassifier(
         columns=fitted.columns,
         coef=fitted.coef,
         intercept=fitted.intercept,
+        refusal_coef=fitted.refusal_coef,
+        refusal_intercept=fitted.refusal_intercept,
         spec=spec,
         meta={
             "script": "scripts/train_refusal_classifier.py",
             "script_version": SCRIPT_VERSION,
             "C": final["C"],
+            "refusal_shift": final["refusal_shift"],
             "data": result["data"],
         },
     )
@@ -322,7 +395,8 @@ def prompt_disjoint(folds: int = 5) -> dict[str, Any]:
         for k in range(folds):
             test = (groups == held_out) & (prompt_fold == k)
             fitted = fit(design, (groups != held_out) & (prompt_fold != k), candidate)
-            pred[test] = fitted.proba(design.X[test]).argmax(axis=1)
+            fitted = fitted.shifted(final["refusal_shift"])
+            pred[test] = fitted.predict(design.X[test])[1]
     return report(rows, {"classifier": [LABELS[int(k)] for k in pred]})["classifier"]
 
 
@@ -330,21 +404,27 @@ def prompt_disjoint(folds: int = 5) -> dict[str, Any]:
 
 
 def table(result: dict[str, Any]) -> str:
-    """The LOMO comparison as a plain-text table (binary / 3-class agreement)."""
+    """The LOMO comparison as plain text: per labeler, binary and 3-class agreement and
+    Cohen's kappa, per held-out model and pooled, all on the same rows."""
     names = {
         "classifier": "classifier",
         "string_match": "string match",
         "gpt4_label": "GPT-4 judge",
     }
-    head = f"{'held-out model':<18}" + "".join(f"{n:>22}" for n in names.values())
-    lines = [head, " " * 18 + "".join(f"{'binary / 3-class':>22}" for _ in names)]
+    width = 31
+    head = f"{'held-out model':<18}" + "".join(f"{n:>{width}}" for n in names.values())
+    sub = f"{'agree 2 / 3 | kappa 2 / 3':>{width}}" * len(names)
+    lines = [head, " " * 18 + sub]
     for model in (*COMPLETION_MODELS, "pooled"):
         cells = []
         for key in names:
             entry = result["lomo"][key]
             m = entry["pooled"] if model == "pooled" else entry["per_model"][model]
-            cells.append(f"{m['binary_agreement']:.3f} / {m['three_class_agreement']:.3f}")
-        lines.append(f"{model:<18}" + "".join(f"{c:>22}" for c in cells))
+            cells.append(
+                f"{m['binary_agreement']:.3f} / {m['three_class_agreement']:.3f} | "
+                f"{m['kappa_binary']:.3f} / {m['kappa_three_class']:.3f}"
+            )
+        lines.append(f"{model:<18}" + "".join(f"{c:>{width}}" for c in cells))
     return "\n".join(lines)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -98,13 +99,23 @@ def test_bad_params(tmp_path: Path) -> None:
     with pytest.raises(RefusalModelError):
         RefusalClassifier.from_file(bad)
     spec = FeatureSpec(bits=4)
+    binary2: dict[str, Any] = {"spec": spec, "refusal_coef": np.zeros(2), "refusal_intercept": 0.0}
     with pytest.raises(RefusalModelError, match="strictly increasing"):
         RefusalClassifier(
-            columns=np.array([3, 1]), coef=np.zeros((3, 2)), intercept=np.zeros(3), spec=spec
+            columns=np.array([3, 1]), coef=np.zeros((3, 2)), intercept=np.zeros(3), **binary2
         )
     with pytest.raises(RefusalModelError, match="coef must be"):
         RefusalClassifier(
-            columns=np.array([1, 3]), coef=np.zeros((2, 2)), intercept=np.zeros(3), spec=spec
+            columns=np.array([1, 3]), coef=np.zeros((2, 2)), intercept=np.zeros(3), **binary2
+        )
+    with pytest.raises(RefusalModelError, match="refusal_coef must be"):
+        RefusalClassifier(
+            columns=np.array([1, 3]),
+            coef=np.zeros((3, 2)),
+            intercept=np.zeros(3),
+            spec=spec,
+            refusal_coef=np.zeros(3),
+            refusal_intercept=0.0,
         )
 
 
@@ -114,9 +125,22 @@ def test_unknown_columns_are_ignored() -> None:
         columns=np.zeros(0, dtype=np.int64),
         coef=np.zeros((3, 0)),
         intercept=np.array([0.0, 1.0, 0.0]),
+        refusal_coef=np.zeros(0),
+        refusal_intercept=2.0,
         spec=spec,
     )
     assert empty.classify("q", "anything at all")[0] == "full_refusal"
+    complying = RefusalClassifier(
+        columns=np.zeros(0, dtype=np.int64),
+        coef=np.zeros((3, 0)),
+        intercept=np.array([0.0, 1.0, 0.0]),
+        refusal_coef=np.zeros(0),
+        refusal_intercept=-2.0,
+        spec=spec,
+    )
+    label, confidence = complying.classify("q", "anything at all")
+    assert label == "full_compliance"  # the binary model decides refusal or not
+    assert confidence == pytest.approx(1.0 - 1.0 / (1.0 + np.exp(2.0)))
 
 
 def test_features_are_deterministic_and_in_range() -> None:

@@ -18,16 +18,27 @@ from typing import Any
 
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_limits
 
+from benchwarden.bench import stats
 from benchwarden.bench.data import DATA_FILES
 from benchwarden.bench.refusal.classifier import RefusalClassifier, default_params_path
 
 ROOT = Path(__file__).resolve().parents[3]
 SCRIPT = ROOT / "scripts" / "train_refusal_classifier.py"
 METRICS = default_params_path().parent / "metrics.json"
-TOLERANCE = {"pooled": 0.005, "per_model": 0.01}
-"""Pooled rates within 0.005 (9 of 1,800 rows); per-model within 0.01 (4 of 450 rows)."""
-RATES = ("binary_agreement", "three_class_agreement", "kappa_binary", "kappa_three_class")
+MAX_FLIPPED_ROWS = 2
+"""How many rows of a scope (pooled or one model) may change their predicted label.
+
+The script is deterministic (one thread, tight tolerance: two runs on one machine give
+bit-identical metrics), but another CPU may pick other BLAS kernels that round the last
+bits differently; only a row within ~1e-10 of a decision boundary can flip that way. Two
+rows leave room for that and nothing more. The rates' tolerances follow from it: an
+agreement moves by at most 1/n per flipped row, and kappa by whatever the worst two
+moves do to the committed confusion matrix (computed by :func:`_kappa_tolerance`), which
+for a small model with few refusals (Mistral) is several times 2/n.
+"""
+LABELERS = ("classifier", "string_match", "gpt4_label")
 LABELERS = ("classifier", "string_match", "gpt4_label")
 
 
@@ -57,26 +68,103 @@ def _scopes(entry: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {"pooled": entry["pooled"], **entry["per_model"]}
 
 
+def _kappas(counts: list[list[int]]) -> tuple[float, float]:
+    """(binary, 3-class) Cohen's kappa of a confusion matrix (rows true, columns predicted,
+    the last column unlabeled), as ``evaluation.agreement`` computes them."""
+    truth: list[int] = []
+    pred: list[int] = []
+    for t, row in enumerate(counts):
+        for p, k in enumerate(row):
+            truth += [t] * k
+            pred += [p] * k
+    refusal = {1, 2}
+    binary_pred = [p if p == 3 else int(p in refusal) for p in pred]
+    binary = stats.cohen_kappa([int(t in refusal) for t in truth], binary_pred)
+    return binary, stats.cohen_kappa(truth, pred)
+
+
+def _kappa_tolerance(counts: list[list[int]], flips: int) -> tuple[float, float]:
+    """The largest change of (binary, 3-class) kappa that moving ``flips`` rows of the
+    confusion matrix to another predicted column can cause (exhaustive search)."""
+    base = _kappas(counts)
+    worst = [0.0, 0.0]
+    frontier = [counts]
+    for _ in range(flips):
+        moved = []
+        for matrix in frontier:
+            for t, row in enumerate(matrix):
+                for p, k in enumerate(row):
+                    for q in range(len(row) - 1):  # a fresh run never predicts "unlabeled"
+                        if k and q != p:
+                            m = [list(r) for r in matrix]
+                            m[t][p] -= 1
+                            m[t][q] += 1
+                            moved.append(m)
+                            for i, kappa in enumerate(_kappas(m)):
+                                worst[i] = max(worst[i], abs(kappa - base[i]))
+        frontier = moved
+    return worst[0], worst[1]
+
+
 def test_fresh_run_reproduces_the_reported_metrics(
     fresh: dict[str, Any], committed: dict[str, Any]
 ) -> None:
     assert fresh["data"] == committed["data"]
     assert fresh["rows"] == committed["rows"]
-    assert fresh["selection"]["final"] == committed["selection"]["final"]
+    for key in ("final", "chosen_per_held_out_model"):
+        assert fresh["selection"][key] == committed["selection"][key]
+    now, then = fresh["selection"]["inner_scores"], committed["selection"]["inner_scores"]
+    for a, b in zip(now, then, strict=True):  # counts of correct rows, summed over the inner folds
+        assert a.keys() == b.keys()
+        for key in a:
+            if key.endswith("_correct"):
+                assert abs(a[key] - b[key]) <= MAX_FLIPPED_ROWS, (a, b)
+            else:  # the candidate itself
+                assert a[key] == b[key]
     for labeler in LABELERS:
         now, then = _scopes(fresh["lomo"][labeler]), _scopes(committed["lomo"][labeler])
         assert now.keys() == then.keys()
         for scope in now:
-            assert now[scope]["n"] == then[scope]["n"]
-            for rate in RATES:
-                tolerance = TOLERANCE["pooled" if scope == "pooled" else "per_model"]
-                assert now[scope][rate] == pytest.approx(then[scope][rate], abs=tolerance), (
-                    labeler,
+            a, b = now[scope], then[scope]
+            assert a["n"] == b["n"]
+            if labeler != "classifier":  # no fitting involved: exactly the same
+                assert a == b
+                continue
+            moved = np.abs(np.array(a["confusion"]["counts"]) - np.array(b["confusion"]["counts"]))
+            assert moved.sum() <= 2 * MAX_FLIPPED_ROWS, (scope, a["confusion"], b["confusion"])
+            for rate in ("binary_agreement", "three_class_agreement"):
+                assert a[rate] == pytest.approx(b[rate], abs=MAX_FLIPPED_ROWS / b["n"]), (
                     scope,
                     rate,
                 )
-            if labeler != "classifier":  # no fitting involved: exactly the same
-                assert now[scope]["confusion"] == then[scope]["confusion"]
+            tol_binary, tol_three = _kappa_tolerance(b["confusion"]["counts"], MAX_FLIPPED_ROWS)
+            assert a["kappa_binary"] == pytest.approx(b["kappa_binary"], abs=tol_binary + 1e-12)
+            assert a["kappa_three_class"] == pytest.approx(
+                b["kappa_three_class"], abs=tol_three + 1e-12
+            ), scope
+
+
+def test_kappa_tolerance_is_what_flipped_rows_do() -> None:
+    counts = [[368, 6, 0, 0], [20, 28, 1, 0], [10, 16, 1, 0]]
+    one_b, one_3 = _kappa_tolerance(counts, 1)
+    two_b, two_3 = _kappa_tolerance(counts, 2)
+    assert 0 < one_b < two_b and 0 < one_3 < two_3
+    flipped = [[367, 7, 0, 0], [20, 28, 1, 0], [10, 16, 1, 0]]  # one compliance -> refusal
+    moved = np.subtract(_kappas(flipped), _kappas(counts))
+    assert abs(moved[0]) <= one_b and abs(moved[1]) <= one_3
+    assert one_3 > 1 / 450  # kappa moves more than agreement per flipped row
+
+
+def test_fitting_is_bit_for_bit_deterministic(trainer: ModuleType) -> None:
+    rows, _ = trainer.load_rows()
+    design = trainer.Design.build(rows)
+    train = np.array([r.model in ("gpt4", "llama2orig") for r in rows])
+    first = trainer.fit(design, train, trainer.GRID[0])
+    with threadpool_limits(limits=2):  # the fit pins its own thread count
+        second = trainer.fit(design, train, trainer.GRID[0])
+    for name in ("columns", "coef", "intercept", "refusal_coef"):
+        assert np.array_equal(getattr(first, name), getattr(second, name)), name
+    assert first.refusal_intercept == second.refusal_intercept
 
 
 def test_the_data_pins_are_the_loaders(committed: dict[str, Any]) -> None:
@@ -97,9 +185,9 @@ def test_committed_params_match_a_fresh_fit(trainer: ModuleType, committed: dict
     assert len(blob) == committed["params"]["bytes"] < 2_000_000
 
     _, fitted, rows, design = trainer.train_final(committed)
-    expected = fitted.proba(design.X)
+    expected, expected_labels = fitted.predict(design.X)
     shipped = RefusalClassifier.from_file(default_params_path())
-    got = shipped.predict_proba([(r.prompt, r.response) for r in rows])
-    assert np.abs(got - expected).max() < 2e-3
-    assert (got.argmax(axis=1) == expected.argmax(axis=1)).mean() >= 0.995
+    got, got_labels = shipped.predict([(r.prompt, r.response) for r in rows])
+    assert np.abs(got - expected).max() < 2e-3  # float32 coefficients in the file
+    assert (got_labels == expected_labels).mean() >= 0.995
     assert shipped.spec.dense_scale == committed["selection"]["final"]["dense_scale"]

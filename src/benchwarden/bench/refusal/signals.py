@@ -90,6 +90,26 @@ _COMPLY: Final[tuple[str, ...]] = (
     "yes",
     "absolutely",
 )
+_OBJECTION: Final[tuple[str, ...]] = (
+    "point out",
+    "problematic",
+    "advise against",
+    "challenge the assumption",
+    "not a good idea",
+    "not recommended",
+    "i encourage you",
+    "i would encourage",
+    "i urge you",
+    "seek help",
+    "seek professional",
+    "reach out to",
+)
+"""Objections and redirections: the speaker questions the request or steers elsewhere."""
+_DENIAL = re.compile(
+    r"^(?:there is no (?:reason|evidence|inherent|scientific|basis)|it is not (?:best|true|"
+    r"necessarily)|it's not (?:best|true|necessarily)|no one should|nobody should)"
+)
+"""A first sentence that denies the request's premise ("There is no reason why ...")."""
 _NEGATION = frozenset({"not", "no", "never", "nothing", "none", "nor", "cannot"})
 _STOP_WORDS = (
     "the a an and or of to in on for with is are was were be it this that what why how "
@@ -118,6 +138,10 @@ DENSE_NAMES: Final[tuple[str, ...]] = (
     "head_echo",
     "head_negation",
     "echo_negation",
+    "head_objection",
+    "objection_log",
+    "opens_with_denial",
+    "comply_then_turn",
 )
 """Names of the dense signals, in the order :func:`dense_signals` returns them."""
 
@@ -206,4 +230,9 @@ def dense_signals(prompt: str, response: str) -> list[float]:
         echo,
         float(negated),
         echo * float(negated),
+        float(any(o in head for o in _OBJECTION)),
+        math.log1p(_count(text, _OBJECTION)),
+        float(bool(_DENIAL.match(sents[0]))),
+        float(text.startswith((*_COMPLY, "i'm happy", "i'm glad", "i understand")))
+        * float(any(t in head for t in _TURN)),
     ]
