@@ -12,7 +12,7 @@ export UV_COMPILE_BYTECODE := 1
 export CMAKE_ARGS := -DGGML_NATIVE=OFF
 export BENCHWARDEN_DATA_MIRROR ?= $(abspath ../shared/data)
 
-.PHONY: demo test install lint typecheck pytest bench clean
+.PHONY: demo test install system-deps-demo system-deps-test lint typecheck pytest bench clean
 
 $(UV):
 	$(PYTHON) -m venv .uv
@@ -21,7 +21,14 @@ $(UV):
 install: $(UV)
 	$(UV) sync --frozen --python $(PYTHON)
 
-demo: install
+# Debian packages (bubblewrap; for the tests also postgresql and chromium), when missing.
+system-deps-demo:
+	bash scripts/system-deps.sh demo
+
+system-deps-test:
+	bash scripts/system-deps.sh test
+
+demo: system-deps-demo install
 	.venv/bin/benchwarden demo
 
 lint: install
@@ -34,7 +41,7 @@ typecheck: install
 pytest: install
 	.venv/bin/pytest
 
-test: lint typecheck pytest
+test: system-deps-test lint typecheck pytest
 
 bench: install
 	.venv/bin/python benchmarks/client_overhead.py

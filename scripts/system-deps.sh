@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the README's two commands need, when they are missing.
+#   scripts/system-deps.sh demo   bubblewrap (the sandbox for generated code)
+#   scripts/system-deps.sh test   + postgresql (store tests start a throwaway server),
+#                                 chromium and a font (report and viewer browser tests)
+# As root it runs apt-get; otherwise through sudo when there is one; else it prints the
+# command to run and fails, so nothing is silently skipped.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+
+missing=()
+command -v bwrap >/dev/null || missing+=(bubblewrap)
+if [ "${1:-demo}" = "test" ]; then
+    compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
+    [ -x /usr/bin/chromium ] || missing+=(chromium fonts-dejavu-core)
+fi
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -eq 0 ]; then
+    as_root=()
+elif command -v sudo >/dev/null; then
+    as_root=(sudo)
+else
+    echo "benchwarden needs these Debian packages: ${missing[*]}" >&2
+    echo "install them as root:  apt-get install -y --no-install-recommends ${missing[*]}" >&2
+    exit 1
+fi
+echo "installing Debian packages: ${missing[*]}"
+"${as_root[@]}" apt-get update -q </dev/null
+"${as_root[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}" </dev/null
