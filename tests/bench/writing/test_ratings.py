@@ -121,3 +121,14 @@ def test_a_model_missing_from_a_resample_is_not_pulled_to_the_baseline() -> None
     m2 = fit.raw[2]
     assert m2.low > 1150 and m2.low <= m2.rating <= m2.high
     assert fit.raw[1].low < 1000 < fit.raw[1].high  # m1: level with the baseline
+
+
+def test_perfect_separation_is_warned_about() -> None:
+    from benchwarden.bench.writing.summary import separation_warnings
+
+    games = [Game(f"i{i}", "a", "b", 1.0) for i in range(3)]
+    warned = separation_warnings(games)
+    assert len(warned) == 2
+    assert warned[0].startswith("a won all 3") and warned[1].startswith("b lost all 3")
+    mixed = [*games, Game("i3", "a", "b", 0.5)]
+    assert separation_warnings(mixed) == []

@@ -230,6 +230,7 @@ def writing_summary(
         )
     if pairwise and not games:
         warnings.append("no pair has a usable verdict in both orders: no ratings")
+    warnings += separation_warnings(games)
 
     return WritingSummary(
         run_id=run.run_id,
@@ -246,6 +247,25 @@ def writing_summary(
         prompt_versions=sorted({j.prompt_version for j in judgments if j.status != "error"}),
         warnings=warnings,
     )
+
+
+def separation_warnings(games: Sequence[Game]) -> list[str]:
+    """A model that won (or lost) every game it played has no finite Bradley-Terry
+    rating: the fit's small ridge alone bounds it, so its number says little."""
+    scores: dict[str, list[float]] = defaultdict(list)
+    for g in games:
+        scores[g.x].append(g.outcome)
+        scores[g.y].append(1.0 - g.outcome)
+    warnings = []
+    for model, outcomes in sorted(scores.items()):
+        if all(o == 1.0 for o in outcomes) or all(o == 0.0 for o in outcomes):
+            what = "won" if outcomes[0] == 1.0 else "lost"
+            warnings.append(
+                f"{model} {what} all {len(outcomes)} of its games: its rating is bounded only "
+                "by the fit's ridge (perfect separation); more items or a closer rival "
+                "give a meaningful number"
+            )
+    return warnings
 
 
 def _win_rates(models: Sequence[str], base: str, games: Sequence[Game]) -> list[WinRate]:
