@@ -12,7 +12,7 @@ export UV_COMPILE_BYTECODE := 1
 export CMAKE_ARGS := -DGGML_NATIVE=OFF
 export BENCHWARDEN_DATA_MIRROR ?= $(abspath ../shared/data)
 
-.PHONY: demo test install system-deps-demo system-deps-test lint typecheck pytest bench clean
+.PHONY: demo test install clients system-deps-demo system-deps-test lint typecheck pytest bench clean
 
 $(UV):
 	$(PYTHON) -m venv .uv
@@ -38,7 +38,16 @@ lint: install
 typecheck: install
 	.venv/bin/mypy
 
-pytest: install
+# The real coding clients the agent tests drive (Claude Code, Codex CLI), pinned by
+# tests/agents/clients/package-lock.json; reinstalled only when the lock changes.
+CLIENTS := tests/agents/clients
+$(CLIENTS)/node_modules/.installed: $(CLIENTS)/package.json $(CLIENTS)/package-lock.json
+	npm ci --prefix $(CLIENTS) --no-audit --no-fund --loglevel=error
+	touch $@
+
+clients: $(CLIENTS)/node_modules/.installed
+
+pytest: install clients
 	.venv/bin/pytest
 
 test: system-deps-test lint typecheck pytest
@@ -47,4 +56,4 @@ bench: install
 	.venv/bin/python benchmarks/client_overhead.py
 
 clean:
-	rm -rf .venv .uv .mypy_cache .ruff_cache .pytest_cache
+	rm -rf .venv .uv .mypy_cache .ruff_cache .pytest_cache $(CLIENTS)/node_modules

@@ -2,7 +2,8 @@
 # Installs the Debian packages the README's two commands need, when they are missing.
 #   scripts/system-deps.sh demo   bubblewrap (the sandbox for generated code)
 #   scripts/system-deps.sh test   + postgresql (store tests start a throwaway server),
-#                                 chromium and a font (report and viewer browser tests)
+#                                 chromium and a font (report and viewer browser tests),
+#                                 node and npm (the coding clients, `make clients`)
 # As root it runs apt-get; otherwise through sudo when there is one; else it prints the
 # command to run and fails for the tests (nothing is silently skipped). The demo goes
 # on without bubblewrap: the sandbox then records its weaker isolation as a warning.
@@ -14,6 +15,7 @@ command -v bwrap >/dev/null || missing+=(bubblewrap)
 if [ "${1:-demo}" = "test" ]; then
     compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
     [ -x /usr/bin/chromium ] || missing+=(chromium fonts-dejavu-core)
+    command -v npm >/dev/null || missing+=(nodejs npm)
 fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 
