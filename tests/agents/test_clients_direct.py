@@ -7,6 +7,8 @@ final text. A 403 mid-session stops each client with the server's message."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from benchwarden.testing.agent_upstream import ThreadedAgentUpstream
@@ -25,9 +27,15 @@ def _clients_installed() -> None:
         pytest.fail(f"coding clients not installed ({', '.join(missing)}): run `make clients`")
 
 
-def test_claude_code_runs_its_shell_tool_against_anthropic_messages() -> None:
+def test_claude_code_runs_its_shell_tool_against_anthropic_messages(tmp_path: Path) -> None:
     with ThreadedAgentUpstream(file_name="result.txt", content="done") as upstream:
-        run = run_claude(upstream.base_url, PROMPT, timeout_s=60)
+        run = run_claude(
+            upstream.base_url,
+            PROMPT,
+            timeout_s=60,
+            work_dir=tmp_path / "work",
+            home=tmp_path / "home",
+        )
     assert not run.timed_out and run.exit_code == 0, run.stdout + run.stderr
     assert (run.work_dir / "result.txt").read_text() == "done\n"
     assert "Wrote result.txt." in run.stdout
@@ -47,9 +55,15 @@ def test_claude_code_runs_its_shell_tool_against_anthropic_messages() -> None:
     assert [r["tool_use_id"] for r in results] == ["toolu_mock01"]
 
 
-def test_codex_runs_its_shell_tool_against_responses() -> None:
+def test_codex_runs_its_shell_tool_against_responses(tmp_path: Path) -> None:
     with ThreadedAgentUpstream(file_name="result.txt", content="done") as upstream:
-        run = run_codex(upstream.base_url + "/v1", PROMPT, timeout_s=60)
+        run = run_codex(
+            upstream.base_url + "/v1",
+            PROMPT,
+            timeout_s=60,
+            work_dir=tmp_path / "work",
+            home=tmp_path / "home",
+        )
     assert not run.timed_out and run.exit_code == 0, run.stdout + run.stderr
     assert (run.work_dir / "result.txt").read_text() == "done\n"
     assert "Wrote result.txt." in run.stdout
@@ -63,25 +77,38 @@ def test_codex_runs_its_shell_tool_against_responses() -> None:
     assert upstream.saw_tool_result()
 
 
-def test_claude_code_stops_on_a_403_mid_session_and_shows_the_message() -> None:
+def test_claude_code_stops_on_a_403_mid_session_and_shows_the_message(tmp_path: Path) -> None:
     """No retry on 403: the second turn is refused and the client exits 1 with the
     server's message (Claude Code prints API errors on stdout in ``-p`` mode)."""
     body = {"type": "error", "error": {"type": "permission_error", "message": REFUSAL}}
     with ThreadedAgentUpstream() as upstream:
         upstream.fail_from(1, 403, body)
-        run = run_claude(upstream.base_url, PROMPT, timeout_s=60)
+        run = run_claude(
+            upstream.base_url,
+            PROMPT,
+            timeout_s=60,
+            work_dir=tmp_path / "work",
+            home=tmp_path / "home",
+        )
     assert not run.timed_out and run.exit_code == 1
     assert f"API Error: 403 {REFUSAL}" in run.stdout
     assert len(upstream.conversation()) == 2
 
 
-def test_codex_stops_on_a_403_mid_session_and_shows_the_message() -> None:
+def test_codex_stops_on_a_403_mid_session_and_shows_the_message(tmp_path: Path) -> None:
     """Codex retries a 403 turn ``stream_max_retries`` times (5 by default, about 6 s);
     with retries off it stops at once with the server's message on stderr."""
     body = {"error": {"message": REFUSAL, "type": "permission_error", "code": "key_revoked"}}
     with ThreadedAgentUpstream() as upstream:
         upstream.fail_from(1, 403, body)
-        run = run_codex(upstream.base_url + "/v1", PROMPT, timeout_s=60, retries=0)
+        run = run_codex(
+            upstream.base_url + "/v1",
+            PROMPT,
+            timeout_s=60,
+            retries=0,
+            work_dir=tmp_path / "work",
+            home=tmp_path / "home",
+        )
     assert not run.timed_out and run.exit_code == 1
     assert f"unexpected status 403 Forbidden: {REFUSAL}" in run.stderr
     assert len(upstream.conversation()) == 2
