@@ -161,10 +161,10 @@ def warden_factory_module(
     servers: list[BackgroundServer] = []
     folder = tmp_path_factory.mktemp("warden")
 
-    def make() -> Warden:
+    def make(settings: WardenSettings | None = None) -> Warden:
         fakes = {"quick": FakeClient("quick", pieces=5)}
         db = str(folder / f"warden-{len(servers)}.db")
-        app = create_app(db, backends_for(upstream, fakes), admin_token="")
+        app = create_app(db, backends_for(upstream, fakes), admin_token="", settings=settings)
         server = BackgroundServer(app).start()
         servers.append(server)
         return Warden(server.url, runtime_of(app), db, fakes)

@@ -11,6 +11,7 @@ import httpx2 as httpx
 import pytest
 
 from benchwarden.testing.mock_upstream import MockUpstream
+from benchwarden.warden.app import WardenSettings
 from tests.warden.conftest import Tenant, Warden
 
 OK_MESSAGES = [{"role": "user", "content": "hi"}]
@@ -75,11 +76,11 @@ OPENAI_BODIES: list[tuple[str, dict[str, Any]]] = [
     ("top_p zero", _openai(top_p=0)),
     ("stop wrong type", _openai(stop=5)),
     ("stop list of ints", _openai(stop=[1, 2])),
-    ("n two", _openai(n=2)),
+    ("n two streamed to another API", {**_openai(n=2, stream=True), "model": "mock-claude"}),
     ("stream string", _openai(stream="yes")),
     ("stream_options without stream", _openai(stream_options={"include_usage": True})),
-    ("tools", _openai(tools=[{"type": "function", "function": {"name": "f"}}])),
-    ("json mode", _openai(response_format={"type": "json_object"})),
+    ("tools", _openai(tools=[{"type": "function", "function": {"name": "bad name"}}])),
+    ("json mode", _openai(response_format={"type": "xml"})),
     ("seed string", _openai(seed="1")),
 ]
 
@@ -91,8 +92,18 @@ ANTHROPIC_BODIES: list[tuple[str, dict[str, Any]]] = [
     ("stop_sequences string", _anthropic(stop_sequences="\n")),
     ("temperature above 1", _anthropic(temperature=1.5)),
     ("image block", _anthropic(messages=[{"role": "user", "content": [{"type": "image"}]}])),
-    ("tools", _anthropic(tools=[{"name": "f", "input_schema": {}}])),
-    ("structured output", _anthropic(output_config={"format": {"type": "json_schema"}})),
+    ("tools", _anthropic(tools=[{"name": "f", "input_schema": {"type": "string"}}])),
+    (
+        "tool result without call",
+        _anthropic(
+            messages=[
+                {
+                    "role": "user",
+                    "content": [{"type": "tool_result", "tool_use_id": "toolu_x", "content": "ok"}],
+                }
+            ]
+        ),
+    ),
     ("messages wrong type", _anthropic(messages={"role": "user"})),
 ]
 
@@ -166,8 +177,9 @@ def test_messages_name_the_field(served: tuple[Warden, Tenant]) -> None:
     assert error["message"] == "Field 'max_tokens' must be an integer, not a string."
 
 
-def test_oversize_bodies_are_refused_before_reading(served: tuple[Warden, Tenant]) -> None:
-    warden, tenant = served
+def test_oversize_bodies_are_refused_before_reading(warden_factory_module: Any) -> None:
+    warden = warden_factory_module(WardenSettings(max_body_bytes=1_000_000))
+    tenant = warden.tenant()
     big = json.dumps(_openai(messages=[{"role": "user", "content": "x" * 1_100_000}])).encode()
     error = _check_openai(_post(warden, "/v1/chat/completions", tenant.key, big), 413)
     assert error["code"] == "request_too_large"

@@ -157,8 +157,8 @@ def test_anthropic_stream_events() -> None:
     events = _events(raw)
     assert [e for e, _ in events] == [
         "message_start",
-        "content_block_start",
         "ping",
+        "content_block_start",
         "content_block_delta",
         "content_block_stop",
         "message_delta",
@@ -167,6 +167,7 @@ def test_anthropic_stream_events() -> None:
     for event, data in events:
         assert json.loads(data)["type"] == event
     assert json.loads(events[0][1])["message"]["usage"] == {"input_tokens": 4, "output_tokens": 0}
-    assert json.loads(events[5][1])["usage"] == {"input_tokens": 5, "output_tokens": 1}
+    usage = json.loads(events[5][1])["usage"]
+    assert usage["input_tokens"] == 5 and usage["output_tokens"] == 1
     error = _events(enc.error(ApiError(403, "key_revoked", "Revoked.")))
     assert error[0][0] == "error" and json.loads(error[0][1])["error"]["code"] == "key_revoked"

@@ -14,7 +14,14 @@ from benchwarden.api import fields
 from benchwarden.api.errors import ApiError, error_body, invalid
 from benchwarden.api.openai import FINISH, usage_body
 from benchwarden.api.wire import ParsedCall, new_id, sse
-from benchwarden.models.types import FinishReason, GenerateRequest, GenerateResult, Mode, Usage
+from benchwarden.models.types import (
+    FinishReason,
+    GenerateRequest,
+    GenerateResult,
+    Mode,
+    StreamDelta,
+    Usage,
+)
 
 # The real API's default when max_tokens is left out.
 DEFAULT_COMPLETION_TOKENS = 16
@@ -61,7 +68,7 @@ def parse_request(data: dict[str, Any]) -> ParsedCall:
         seed=fields.get_int(data, "seed", low=-(2**63), high=2**63 - 1),
     )
     include_usage = fields.get_bool(options or {}, "include_usage")
-    return ParsedCall(model, request, stream=stream, include_usage=include_usage)
+    return ParsedCall(model, request, stream=stream, include_usage=include_usage, raw=data)
 
 
 def response_body(call: ParsedCall, result: GenerateResult) -> dict[str, Any]:
@@ -106,6 +113,9 @@ class CompletionStream:
 
     def text(self, piece: str) -> bytes:
         return sse(self._chunk(piece, None))
+
+    def delta(self, delta: StreamDelta) -> bytes:
+        return self.text(delta.text) if delta.text else b""
 
     def end(self, finish: FinishReason, usage: Usage) -> bytes:
         out = sse(self._chunk("", FINISH[finish]))

@@ -159,7 +159,9 @@ def refuse_present(data: Mapping[str, Any], names: tuple[str, ...], what: str) -
             raise invalid(f"Field '{name}' is not supported here: {what}.", "unsupported")
 
 
-def text_parts(value: object, name: str, *, parts: str = "text parts") -> str:
+def text_parts(
+    value: object, name: str, *, parts: str = "text parts", notes: list[str] | None = None
+) -> str:
     """Message content: a string, or an array of ``{"type": "text", "text": ...}``
     parts (OpenAI) or blocks (Anthropic), joined. Other part types are refused: only
     text is served here."""
@@ -178,5 +180,7 @@ def text_parts(value: object, name: str, *, parts: str = "text parts") -> str:
                 f"Field '{name}[{i}].type' must be 'text': only text is served here.",
                 "unsupported",
             )
+        if notes is not None and "cache_control" in part:
+            notes.append("cache_control")
         texts.append(get_text(part, "text", required=True) or "")
     return "".join(texts)

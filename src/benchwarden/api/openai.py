@@ -3,8 +3,8 @@
 Only what the official SDK needs to see to be satisfied byte for byte: ids
 ``chatcmpl-...``, ``object`` types, ``usage``, and streams as ``data: {chunk}`` lines
 ending with ``data: [DONE]`` (a usage chunk before it when ``stream_options.
-include_usage`` is set). Tools, images, ``n > 1`` and JSON modes are refused with a
-400 ``unsupported`` rather than silently ignored.
+include_usage`` is set). Tool calls stream as ``delta.tool_calls`` pieces (the first
+of a call with its id and name), thinking as ``delta.reasoning_content``.
 """
 
 from __future__ import annotations
@@ -12,104 +12,60 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from benchwarden.api import fields
-from benchwarden.api.errors import ApiError, error_body, invalid
-from benchwarden.api.wire import DEFAULT_MAX_TOKENS, ParsedCall, new_id, sse
+from benchwarden.api import openai_request
+from benchwarden.api.errors import ApiError, error_body
+from benchwarden.api.wire import ParsedCall, new_id, sse
 from benchwarden.models.types import (
+    Choice,
     FinishReason,
-    GenerateRequest,
     GenerateResult,
-    Message,
+    StreamDelta,
     Usage,
 )
-
-_SYSTEM_ROLES = ("system", "developer")
-_ROLES = ("system", "developer", "user", "assistant")
-_UNSUPPORTED = ("tools", "functions", "function_call", "audio", "prediction")
 
 FINISH = {
     FinishReason.STOP: "stop",
     FinishReason.LENGTH: "length",
     FinishReason.CONTENT_FILTER: "content_filter",
+    FinishReason.TOOL_CALLS: "tool_calls",
     FinishReason.OTHER: "stop",
 }
 
 
-def _messages(data: dict[str, Any]) -> tuple[str | None, tuple[Message, ...]]:
-    raw = data.get("messages")
-    if raw is None:
-        raise invalid("Field 'messages' is required.")
-    if not isinstance(raw, list) or not raw:
-        raise invalid("Field 'messages' must be a non-empty array of messages.")
-    system_parts: list[str] = []
-    messages: list[Message] = []
-    for i, item in enumerate(raw):
-        where = f"messages[{i}]"
-        if not isinstance(item, dict):
-            raise invalid(f"Field '{where}' must be an object, not {fields.json_type(item)}.")
-        role = item.get("role")
-        if role not in _ROLES:
-            if role in ("tool", "function"):
-                raise invalid(
-                    f"Field '{where}.role': tool messages are not served here.", "unsupported"
-                )
-            raise invalid(f"Field '{where}.role' must be one of {', '.join(_ROLES)}.")
-        if "content" not in item or item["content"] is None:
-            raise invalid(f"Field '{where}.content' is required.")
-        content = fields.text_parts(item["content"], f"{where}.content")
-        if role in _SYSTEM_ROLES:
-            if messages:
-                messages.append(Message("system", content))
-            else:
-                system_parts.append(content)
-        else:
-            messages.append(Message("user" if role == "user" else "assistant", content))
-    if not messages:
-        raise invalid("Field 'messages' needs at least one user or assistant message.")
-    return ("\n\n".join(system_parts) if system_parts else None), tuple(messages)
-
-
 def parse_request(data: dict[str, Any]) -> ParsedCall:
     """A validated Chat Completions body as a neutral call; raises 400 ``ApiError``."""
-    fields.refuse_present(data, _UNSUPPORTED, "tool calls and audio are not served")
-    model = fields.get_text(data, "model", required=True) or ""
-    if not model:
-        raise invalid("Field 'model' must not be empty.")
-    system, messages = _messages(data)
-    max_tokens = fields.get_int(data, "max_completion_tokens", low=1, high=fields.MAX_TOKENS_CAP)
-    if max_tokens is None:
-        max_tokens = fields.get_int(data, "max_tokens", low=1, high=fields.MAX_TOKENS_CAP)
-    n = fields.get_int(data, "n", low=1)
-    if n not in (None, 1):
-        raise invalid("Field 'n' must be 1: one answer per request is served.", "unsupported")
-    if fields.get_bool(data, "logprobs"):
-        raise invalid("Field 'logprobs' is not supported here.", "unsupported")
-    response_format = fields.get_object(data, "response_format")
-    if response_format is not None and response_format.get("type", "text") != "text":
-        raise invalid("Field 'response_format': only type 'text' is served.", "unsupported")
-    stream = fields.get_bool(data, "stream")
-    options = fields.get_object(data, "stream_options")
-    if options is not None and not stream:
-        raise invalid("Field 'stream_options' is only allowed when 'stream' is true.")
-    include_usage = fields.get_bool(options or {}, "include_usage")
-    request = GenerateRequest(
-        messages=messages,
-        system=system,
-        max_tokens=max_tokens or DEFAULT_MAX_TOKENS,
-        temperature=fields.get_number(data, "temperature", low=0.0, high=2.0),
-        top_p=fields.get_number(data, "top_p", low=0.0, high=1.0, low_open=True),
-        stop=fields.get_stops(data, "stop", allow_string=True),
-        seed=fields.get_int(data, "seed", low=-(2**63), high=2**63 - 1),
-    )
-    return ParsedCall(model, request, stream=stream, include_usage=include_usage)
+    return openai_request.parse_request(data)
 
 
-def usage_body(usage: Usage) -> dict[str, int]:
-    return {
+def usage_body(usage: Usage) -> dict[str, Any]:
+    body: dict[str, Any] = {
         "prompt_tokens": usage.input_tokens,
         "completion_tokens": usage.output_tokens,
         "total_tokens": usage.total_tokens,
     }
+    if usage.cached_input_tokens:
+        body["prompt_tokens_details"] = {"cached_tokens": usage.cached_input_tokens}
+    if usage.reasoning_tokens:
+        body["completion_tokens_details"] = {"reasoning_tokens": usage.reasoning_tokens}
+    return body
+
+
+def _message(choice: Choice) -> dict[str, Any]:
+    message: dict[str, Any] = {
+        "role": "assistant",
+        "content": choice.text if choice.text or not choice.tool_calls else None,
+        "refusal": None,
+    }
+    if choice.tool_calls:
+        message["tool_calls"] = [
+            {
+                "id": call.id,
+                "type": "function",
+                "function": {"name": call.name, "arguments": call.arguments},
+            }
+            for call in choice.tool_calls
+        ]
+    return message
 
 
 def response_body(call: ParsedCall, result: GenerateResult) -> dict[str, Any]:
@@ -120,11 +76,12 @@ def response_body(call: ParsedCall, result: GenerateResult) -> dict[str, Any]:
         "model": call.model,
         "choices": [
             {
-                "index": 0,
-                "message": {"role": "assistant", "content": result.text, "refusal": None},
+                "index": i,
+                "message": _message(choice),
                 "logprobs": None,
-                "finish_reason": FINISH[result.finish_reason],
+                "finish_reason": FINISH[choice.finish_reason],
             }
+            for i, choice in enumerate(result.choices)
         ],
         "usage": usage_body(result.usage),
         "system_fingerprint": None,
@@ -168,6 +125,22 @@ class OpenAIStream:
 
     def text(self, piece: str) -> bytes:
         return sse(self._chunk({"content": piece}, None))
+
+    def delta(self, delta: StreamDelta) -> bytes:
+        out = b""
+        if delta.reasoning:  # as vLLM and DeepSeek stream thinking
+            out += sse(self._chunk({"reasoning_content": delta.reasoning}, None))
+        if delta.text:
+            out += self.text(delta.text)
+        call = delta.tool_call
+        if call is not None:
+            piece: dict[str, Any] = {"index": call.index, "function": {"arguments": call.arguments}}
+            if call.id is not None or call.name is not None:
+                piece["id"] = call.id or new_id("call_")
+                piece["type"] = "function"
+                piece["function"]["name"] = call.name or ""
+            out += sse(self._chunk({"tool_calls": [piece]}, None))
+        return out
 
     def end(self, finish: FinishReason, usage: Usage) -> bytes:
         out = sse(self._chunk({}, FINISH[finish]))

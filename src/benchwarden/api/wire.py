@@ -9,11 +9,17 @@ from __future__ import annotations
 
 import json
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from benchwarden.api.errors import ApiError
-from benchwarden.models.types import FinishReason, GenerateRequest, GenerateResult, Usage
+from benchwarden.models.types import (
+    FinishReason,
+    GenerateRequest,
+    GenerateResult,
+    StreamDelta,
+    Usage,
+)
 
 # What max_tokens means when a request leaves it out (OpenAI allows that).
 DEFAULT_MAX_TOKENS = 512
@@ -27,15 +33,28 @@ class ParsedCall:
     request: GenerateRequest
     stream: bool = False
     include_usage: bool = False
+    # The body as the client sent it: forwarded as is to a backend of the same API.
+    raw: dict[str, Any] = field(default_factory=dict)
+    # Fields that only a backend of the same API can serve (``logprobs``, ``n`` on
+    # Anthropic...): translating to another API is a 400 naming the first.
+    untranslatable: tuple[str, ...] = ()
+    # Hosted tools (``web_search``...): (index in the raw ``tools``, type).
+    hosted_tools: tuple[tuple[int, str], ...] = ()
+    # Hints that a backend of another API does without (``cache_control``...): named
+    # in the audit detail when the call is translated.
+    dropped: tuple[str, ...] = ()
 
 
 class StreamEncoder(Protocol):
-    """One response stream in one API's format. Call ``start`` once, ``text`` per piece,
-    then exactly one of ``end`` (a clean finish) or ``error`` (the stream is cut)."""
+    """One response stream in one API's format. Call ``start`` once, ``delta`` per
+    piece (text, thinking or a piece of a tool call), then exactly one of ``end`` (a
+    clean finish) or ``error`` (the stream is cut)."""
 
     def start(self, input_tokens_estimate: int) -> bytes: ...
 
     def text(self, piece: str) -> bytes: ...
+
+    def delta(self, delta: StreamDelta) -> bytes: ...
 
     def end(self, finish: FinishReason, usage: Usage) -> bytes: ...
 

@@ -120,14 +120,15 @@ def serve(
     from benchwarden.models.registry import key_status
     from benchwarden.store.records import StoreError
     from benchwarden.warden.app import ADMIN_TOKEN_ENV, WardenSettings, create_app, runtime_of
-    from benchwarden.warden.backends import load_backends
+    from benchwarden.warden.backends import Backends, load_backends, load_routes
     from benchwarden.warden.monitor.fingerprints import FingerprintError
     from benchwarden.warden.server import run
 
     try:
         specs = load_backends(backends)
+        served = Backends(specs, routes=load_routes(backends))
         settings = WardenSettings(monitor=monitor)
-        app = create_app(db, specs, settings=settings, fingerprints=fingerprints)
+        app = create_app(db, served, settings=settings, fingerprints=fingerprints)
     except (ConfigError, StoreError, FingerprintError) as exc:
         fail(str(exc))
     for spec in specs.values():

@@ -36,7 +36,10 @@ def cache_key(model: str, endpoint: str, request: GenerateRequest) -> str:
         "endpoint": endpoint,
         "mode": request.mode.value if request.mode else None,
         "system": request.system,
-        "messages": [[m.role, m.content] for m in request.messages],
+        "messages": [
+            [m.role, m.content, *([m.to_dict()["parts"]] if m.parts else [])]
+            for m in request.messages
+        ],
         "prompt": request.prompt,
         "params": request.sampling_params(),
         "epoch": request.epoch,

@@ -10,6 +10,18 @@ import enum
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from benchwarden.models.content import (
+    Part,
+    Reasoning,
+    ReasoningConfig,
+    ToolCall,
+    ToolCallDelta,
+    ToolChoice,
+    ToolSpec,
+    part_from_dict,
+    part_to_dict,
+)
+
 Role = Literal["system", "user", "assistant"]
 
 
@@ -28,13 +40,24 @@ class FinishReason(enum.StrEnum):
     STOP = "stop"
     LENGTH = "length"
     CONTENT_FILTER = "content_filter"
+    TOOL_CALLS = "tool_calls"
     OTHER = "other"
 
 
 @dataclass(frozen=True, slots=True)
 class Message:
+    """One turn. ``content`` is its text; ``parts``, when set, is the whole turn in
+    order (text, images, tool calls, tool results, reasoning) and is the truth."""
+
     role: Role
     content: str
+    parts: tuple[Part, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"role": self.role, "content": self.content}
+        if self.parts:
+            data["parts"] = [part_to_dict(p) for p in self.parts]
+        return data
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +85,12 @@ class GenerateRequest:
     # models are constrained by a grammar; remote providers get only the instructions
     # the prompt already carries, so callers still parse the answer.
     choices: tuple[str, ...] = ()
+    # Agents: tools the model may call, how it must choose, how much it may think, and
+    # a JSON schema its answer must follow (``{"name", "schema", "strict"}``).
+    tools: tuple[ToolSpec, ...] = ()
+    tool_choice: ToolChoice | None = None
+    reasoning: ReasoningConfig | None = None
+    response_format: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if self.max_tokens < 1:
@@ -91,11 +120,15 @@ class GenerateRequest:
             "n": self.n,
             # Only when set, so that the keys of earlier cached answers do not change.
             **({"choices": list(self.choices)} if self.choices else {}),
+            **({"tools": [asdict(t) for t in self.tools]} if self.tools else {}),
+            **({"tool_choice": asdict(self.tool_choice)} if self.tool_choice else {}),
+            **({"reasoning": asdict(self.reasoning)} if self.reasoning else {}),
+            **({"response_format": self.response_format} if self.response_format else {}),
         }
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        data["messages"] = [asdict(m) for m in self.messages]
+        data["messages"] = [m.to_dict() for m in self.messages]
         data["stop"] = list(self.stop)
         data["mode"] = self.mode.value if self.mode else None
         return data
@@ -103,8 +136,15 @@ class GenerateRequest:
 
 @dataclass(frozen=True, slots=True)
 class Usage:
+    """Tokens of one call. ``cached_input_tokens`` (read from a prompt cache) and
+    ``cache_write_tokens`` are part of ``input_tokens``; ``reasoning_tokens`` are part of
+    ``output_tokens``."""
+
     input_tokens: int = 0
     output_tokens: int = 0
+    cached_input_tokens: int = 0
+    reasoning_tokens: int = 0
+    cache_write_tokens: int = 0
 
     @property
     def total_tokens(self) -> int:
@@ -112,14 +152,46 @@ class Usage:
 
     def __add__(self, other: Usage) -> Usage:
         return Usage(
-            self.input_tokens + other.input_tokens, self.output_tokens + other.output_tokens
+            self.input_tokens + other.input_tokens,
+            self.output_tokens + other.output_tokens,
+            self.cached_input_tokens + other.cached_input_tokens,
+            self.reasoning_tokens + other.reasoning_tokens,
+            self.cache_write_tokens + other.cache_write_tokens,
         )
+
+    def to_dict(self) -> dict[str, int]:
+        data = {"input_tokens": self.input_tokens, "output_tokens": self.output_tokens}
+        for name in ("cached_input_tokens", "reasoning_tokens", "cache_write_tokens"):
+            if getattr(self, name):
+                data[name] = getattr(self, name)
+        return data
 
 
 @dataclass(frozen=True, slots=True)
 class Choice:
     text: str
     finish_reason: FinishReason
+    tool_calls: tuple[ToolCall, ...] = ()
+    reasoning: tuple[Reasoning, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"text": self.text, "finish_reason": self.finish_reason.value}
+        if self.tool_calls:
+            data["tool_calls"] = [part_to_dict(c) for c in self.tool_calls]
+        if self.reasoning:
+            data["reasoning"] = [part_to_dict(r) for r in self.reasoning]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Choice:
+        calls = tuple(part_from_dict(c) for c in data.get("tool_calls", ()))
+        thoughts = tuple(part_from_dict(r) for r in data.get("reasoning", ()))
+        return cls(
+            data["text"],
+            FinishReason(data["finish_reason"]),
+            tuple(c for c in calls if isinstance(c, ToolCall)),
+            tuple(r for r in thoughts if isinstance(r, Reasoning)),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,16 +215,15 @@ class GenerateResult:
     def finish_reason(self) -> FinishReason:
         return self.choices[0].finish_reason if self.choices else FinishReason.OTHER
 
+    @property
+    def tool_calls(self) -> tuple[ToolCall, ...]:
+        return self.choices[0].tool_calls if self.choices else ()
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "model": self.model,
-            "choices": [
-                {"text": c.text, "finish_reason": c.finish_reason.value} for c in self.choices
-            ],
-            "usage": {
-                "input_tokens": self.usage.input_tokens,
-                "output_tokens": self.usage.output_tokens,
-            },
+            "choices": [c.to_dict() for c in self.choices],
+            "usage": self.usage.to_dict(),
             "latency_s": self.latency_s,
             "mode": self.mode.value,
             "endpoint": self.endpoint,
@@ -163,9 +234,7 @@ class GenerateResult:
     def from_dict(cls, data: dict[str, Any], *, cached: bool = False) -> GenerateResult:
         return cls(
             model=data["model"],
-            choices=tuple(
-                Choice(c["text"], FinishReason(c["finish_reason"])) for c in data["choices"]
-            ),
+            choices=tuple(Choice.from_dict(c) for c in data["choices"]),
             usage=Usage(**data["usage"]),
             latency_s=float(data["latency_s"]),
             mode=Mode(data["mode"]),
@@ -177,11 +246,19 @@ class GenerateResult:
 
 @dataclass(frozen=True, slots=True)
 class StreamDelta:
-    """One piece of a streamed answer. The last delta carries finish reason and usage."""
+    """One piece of a streamed answer. The last delta carries finish reason and usage.
+
+    Besides text, a piece may be thinking (``reasoning``; ``reasoning_signature`` or
+    ``reasoning_encrypted`` close a thinking block with its opaque data) or a piece of
+    a tool call (``tool_call``)."""
 
     text: str = ""
     finish_reason: FinishReason | None = None
     usage: Usage | None = None
+    reasoning: str = ""
+    reasoning_signature: str | None = None
+    reasoning_encrypted: str | None = None
+    tool_call: ToolCallDelta | None = None
 
 
 def map_finish_reason(raw: str | None) -> FinishReason:
@@ -192,4 +269,6 @@ def map_finish_reason(raw: str | None) -> FinishReason:
         return FinishReason.LENGTH
     if raw in ("content_filter", "refusal"):
         return FinishReason.CONTENT_FILTER
+    if raw in ("tool_calls", "tool_use", "function_call"):
+        return FinishReason.TOOL_CALLS
     return FinishReason.OTHER

@@ -41,8 +41,8 @@ def openai_body(
                 }
             )
     return {
-        "id": "mock-1",
-        "object": "chat.completion",
+        "id": "cmpl-mock1" if completion else "chatcmpl-mock1",
+        "object": "text_completion" if completion else "chat.completion",
         "created": 0,
         "model": request.get("model", "mock"),
         "choices": choices,
@@ -66,7 +66,7 @@ def shaped_body(path: str, request: dict[str, Any], shaped: Shaped) -> dict[str,
     kind = "chat.completion" if chat else "text_completion"
     model = request.get("model", "mock")
     return {
-        "id": "mock-1",
+        "id": "chatcmpl-mock1" if chat else "cmpl-mock1",
         "object": kind,
         "created": 0,
         "model": model,
@@ -108,19 +108,28 @@ def stream_events(
 
 def openai_events(request: dict[str, Any], pieces: list[str]) -> list[str]:
     chat = "messages" in request
+    head = {
+        "id": "chatcmpl-mock" if chat else "cmpl-mock",
+        "object": "chat.completion.chunk" if chat else "text_completion",
+        "created": 0,
+        "model": request.get("model", "mock"),
+    }
     out = []
+    if chat:  # the real API opens with the role
+        opening = {"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}
+        out.append(f"data: {json.dumps({**head, 'choices': [opening]})}\n\n")
     for piece in pieces:
         choice: dict[str, Any] = {"index": 0, "finish_reason": None}
         if chat:
             choice["delta"] = {"content": piece}
         else:
             choice["text"] = piece
-        out.append(f"data: {json.dumps({'id': 'mock', 'choices': [choice]})}\n\n")
+        out.append(f"data: {json.dumps({**head, 'choices': [choice]})}\n\n")
     last: dict[str, Any] = {"index": 0, "finish_reason": "stop"}
     last["delta" if chat else "text"] = {} if chat else ""
-    out.append(f"data: {json.dumps({'id': 'mock', 'choices': [last]})}\n\n")
+    out.append(f"data: {json.dumps({**head, 'choices': [last]})}\n\n")
     usage = {"prompt_tokens": 7, "completion_tokens": len(pieces), "total_tokens": 0}
-    out.append(f"data: {json.dumps({'id': 'mock', 'choices': [], 'usage': usage})}\n\n")
+    out.append(f"data: {json.dumps({**head, 'choices': [], 'usage': usage})}\n\n")
     out.append("data: [DONE]\n\n")
     return out
 

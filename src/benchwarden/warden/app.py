@@ -2,7 +2,9 @@
 
     POST /v1/chat/completions   OpenAI Chat Completions (streaming included)
     POST /v1/completions        OpenAI legacy Completions, for base models (streaming too)
+    POST /v1/responses          OpenAI Responses (streaming included)
     POST /v1/messages           Anthropic Messages (streaming included)
+    POST /v1/messages/count_tokens  Anthropic token counting
     GET  /v1/models             the models the key's organization may use
                                 (Anthropic's list format when anthropic-version is sent)
     GET  /healthz               200 when the database answers, else 503
@@ -37,6 +39,7 @@ from starlette.routing import Route
 from benchwarden.api import anthropic as anthropic_wire
 from benchwarden.api import completions as completions_wire
 from benchwarden.api import openai as openai_wire
+from benchwarden.api import responses as responses_wire
 from benchwarden.api.errors import ApiError, Dialect
 from benchwarden.models.config import ModelSpec
 from benchwarden.store.records import StoreError
@@ -54,7 +57,7 @@ from benchwarden.warden.monitor.recorder import UsageRecorder
 from benchwarden.warden.monitor.scoring import Policy
 from benchwarden.warden.monitor.service import MonitorService
 from benchwarden.warden.sequencer import DbAuditSequencer
-from benchwarden.warden.serving import Services, serve_call
+from benchwarden.warden.serving import Services, serve_call, serve_count_tokens
 from benchwarden.warden.sim_clock import SimClock, SimTimeMiddleware
 from benchwarden.warden.tenancy import Tenancy
 from benchwarden.warden.watch import WATCH_INTERVAL_S, RevocationWatch
@@ -160,7 +163,11 @@ def create_app(
 
     async def chat_completions(request: Request) -> Response:
         wire = openai_wire.OpenAIWire()
-        return await serve_call(request, wire, "openai", "chat.completions", services)
+        return await serve_call(request, wire, "openai", "chat.completions", services, "chat")
+
+    async def responses(request: Request) -> Response:
+        wire = responses_wire.ResponsesWire()
+        return await serve_call(request, wire, "openai", "responses", services, "responses")
 
     async def completions(request: Request) -> Response:
         wire = completions_wire.CompletionsWire()
@@ -168,7 +175,10 @@ def create_app(
 
     async def messages(request: Request) -> Response:
         wire = anthropic_wire.AnthropicWire()
-        return await serve_call(request, wire, "anthropic", "messages", services)
+        return await serve_call(request, wire, "anthropic", "messages", services, "anthropic")
+
+    async def count_tokens(request: Request) -> Response:
+        return await serve_count_tokens(request, services)
 
     async def models(request: Request) -> Response:
         anthropic = "anthropic-version" in request.headers
@@ -220,6 +230,8 @@ def create_app(
         Route("/v1/chat/completions", chat_completions, methods=["POST"]),
         Route("/v1/completions", completions, methods=["POST"]),
         Route("/v1/messages", messages, methods=["POST"]),
+        Route("/v1/messages/count_tokens", count_tokens, methods=["POST"]),
+        Route("/v1/responses", responses, methods=["POST"]),
         Route("/v1/models", models, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics_endpoint, methods=["GET"]),

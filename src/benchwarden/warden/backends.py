@@ -19,6 +19,13 @@ models are served::
     max_attempts = 2                         # per call, retries of 429/5xx included
     attempt_timeout_s = 120
     time_budget_s = 300
+    apis = ["chat", "responses"]             # what the upstream speaks (openai: both)
+    hosted_tools = "auto"                    # hosted tools (web_search...): "auto" keeps
+                                             # them for an upstream of the client's API and
+                                             # drops them elsewhere; "drop"; "refuse" (400)
+
+A request to an endpoint of an API the backend speaks is relayed: its body forwarded
+as sent (the model name aside). Any other is translated through the neutral types.
 
 Clients come from ``models.factory.open_client`` (pacing and retries, no response
 cache: a gateway must not answer one tenant from another's cached answer).
@@ -33,10 +40,30 @@ from pathlib import Path
 from typing import Any
 
 from benchwarden.models.config import ConfigError, ModelSpec
-from benchwarden.models.factory import open_client
+from benchwarden.models.factory import _api_key, open_client
 from benchwarden.models.protocol import ModelClient
 from benchwarden.models.registry import EMBEDDED
+from benchwarden.models.relay import Relay
 from benchwarden.models.types import Mode
+
+Api = str  # "anthropic" | "chat" | "responses"
+# auto: an upstream of the client's API runs them, another backend goes without them.
+HOSTED_POLICIES = ("auto", "drop", "refuse")
+_NATIVE: dict[str, tuple[Api, ...]] = {
+    "anthropic": ("anthropic",),
+    "openai": ("chat", "responses"),
+    "local": (),
+}
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Route:
+    """How warden reaches one backend: the APIs it relays to, and what it does with
+    hosted tools when it translates."""
+
+    apis: tuple[Api, ...]
+    hosted_tools: str = "auto"
+
 
 # Gentler than bench's defaults: a gateway's caller is waiting on the line.
 WARDEN_MAX_ATTEMPTS = 2
@@ -103,6 +130,26 @@ def _upstream(name: str, table: Mapping[str, Any], where: str) -> ModelSpec:
     )
 
 
+def _route(provider: str, table: Mapping[str, Any], where: str) -> Route:
+    native = _NATIVE[provider]
+    apis = table.get("apis", list(native))
+    if not isinstance(apis, list) or any(a not in native for a in apis):
+        raise ConfigError(f"{where}: field 'apis' must list some of {', '.join(native)}")
+    hosted = table.get("hosted_tools", "auto")
+    if hosted not in HOSTED_POLICIES:
+        raise ConfigError(f"{where}: field 'hosted_tools' must be 'auto', 'drop' or 'refuse'")
+    return Route(tuple(apis), hosted)
+
+
+def parse_routes(text: str, source: str = "<backends>") -> dict[str, Route]:
+    """Served name -> Route (the file was checked by ``parse_backends``)."""
+    tables = tomllib.loads(text).get("backends") or {}
+    return {
+        name: _route(str(table.get("provider") or "local"), table, f'{source}: [backends."{name}"]')
+        for name, table in tables.items()
+    }
+
+
 def parse_backends(text: str, source: str = "<backends>") -> dict[str, ModelSpec]:
     """Served name -> ModelSpec. Raises ConfigError naming the file and the field."""
     try:
@@ -125,12 +172,19 @@ def parse_backends(text: str, source: str = "<backends>") -> dict[str, ModelSpec
             specs[name] = _embedded(name, embedded, where)
         elif provider in ("openai", "anthropic"):
             specs[name] = _upstream(name, table, where)
+            _route(provider, table, where)
         else:
             raise ConfigError(
                 f"{where}: field 'provider' must be 'local', 'openai' or 'anthropic', "
                 f"got {provider!r}"
             )
     return specs
+
+
+def load_routes(path: Path | None) -> dict[str, Route]:
+    if path is None:
+        return {}
+    return parse_routes(path.read_text(encoding="utf-8"), str(path))
 
 
 def load_backends(path: Path | None) -> dict[str, ModelSpec]:
@@ -150,10 +204,37 @@ class Backends:
         self,
         specs: Mapping[str, ModelSpec],
         opener: Callable[[ModelSpec], ModelClient] | None = None,
+        routes: Mapping[str, Route] | None = None,
     ) -> None:
         self.specs = dict(specs)
         self._opener = opener or (lambda spec: open_client(spec, use_cache=False))
         self._clients: dict[str, ModelClient] = {}
+        self._relays: dict[str, Relay] = {}
+        given = dict(routes or {})
+        self.routes = {
+            name: given.get(name) or Route(_NATIVE[spec.provider])
+            for name, spec in self.specs.items()
+        }
+
+    def relays(self, name: str, api: Api) -> bool:
+        """Whether a call of ``api`` to ``name`` is forwarded as sent."""
+        return api in self.routes[name].apis
+
+    def relay(self, name: str) -> Relay:
+        relay = self._relays.get(name)
+        if relay is None:
+            spec = self.specs[name]
+            assert spec.base_url is not None
+            headers = dict(spec.headers)
+            key = _api_key(spec)
+            if key and spec.provider == "anthropic":
+                headers["x-api-key"] = key
+            elif key:
+                headers["authorization"] = f"Bearer {key}"
+            relay = self._relays[name] = Relay(
+                name, spec.base_url, max_connections=max(spec.max_concurrency, 1), headers=headers
+            )
+        return relay
 
     def names(self) -> list[str]:
         return sorted(self.specs)
@@ -172,3 +253,6 @@ class Backends:
         clients, self._clients = list(self._clients.values()), {}
         for client in clients:
             await client.aclose()
+        relays, self._relays = list(self._relays.values()), {}
+        for relay in relays:
+            await relay.aclose()

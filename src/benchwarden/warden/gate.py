@@ -118,6 +118,7 @@ class Gate:
         request_sha256: str | None,
         *,
         flags: Sequence[str] = (),
+        context: Mapping[str, Any] | None = None,
     ) -> Admission:
         """An admitted call, or raises the refusal as ``ApiError`` (already recorded)."""
         model = call.model if call is not None else None
@@ -138,7 +139,7 @@ class Gate:
             bound = self.estimator(call.request)
             decision, reservation = self._reserve(decision, grant, bound + call.request.max_tokens)
         entry = self._decision_entry(
-            endpoint, decision, key, key_id, facts, call, reservation, request_sha256
+            endpoint, decision, key, key_id, facts, call, reservation, request_sha256, context
         )
         self.metrics.decisions.labels(
             endpoint,
@@ -237,9 +238,10 @@ class Gate:
         call: ParsedCall | None,
         reservation: Reservation | None,
         request_sha256: str | None,
+        context: Mapping[str, Any] | None = None,
     ) -> AuditEntry:
         allowed = isinstance(decision, Allow)
-        detail: dict[str, Any] = {"stream": bool(call and call.stream)}
+        detail: dict[str, Any] = {"stream": bool(call and call.stream), **(context or {})}
         if reservation is not None:
             detail["reserved_tokens"] = reservation.tokens
         if isinstance(decision, Refuse):

@@ -9,7 +9,9 @@ from starlette.responses import JSONResponse
 
 from benchwarden.api.errors import ApiError, Dialect, error_body, error_headers
 
-MAX_BODY_BYTES = 1_000_000
+# Agent sessions send their whole history on every turn: megabytes. The providers'
+# own limits are tens of MB (Anthropic's Messages API: 32 MB); ``serve --max-body-mb``.
+MAX_BODY_BYTES = 32_000_000
 
 
 def too_large(limit: int) -> ApiError:

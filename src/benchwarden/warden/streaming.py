@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, Generic, TypeVar
 
 from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
-from benchwarden.api.wire import StreamEncoder
+from benchwarden.api.errors import ApiError, Dialect, error_body
+from benchwarden.api.wire import StreamEncoder, new_id, sse
 from benchwarden.models.errors import ModelError
 from benchwarden.models.types import FinishReason, StreamDelta, Usage
 from benchwarden.warden.failures import api_error_for
@@ -33,6 +34,7 @@ from benchwarden.warden.tokens import Meter
 from benchwarden.warden.watch import RevocationWatch, Ticket
 
 _END = object()
+T = TypeVar("T")
 
 
 class Stopped(Exception):
@@ -43,15 +45,42 @@ class Stopped(Exception):
         self.refusal = refusal
 
 
-async def _advance(stream: AsyncIterator[StreamDelta]) -> Any:
+async def until_stopped(work: Awaitable[T], ticket: Ticket) -> T:
+    """``work``'s result, unless the ticket is stopped first (raises Stopped)."""
+    task = asyncio.ensure_future(work)
+    stop = asyncio.ensure_future(ticket.stopped.wait())
+    try:
+        await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
+        if stop.done():
+            assert ticket.reason is not None
+            raise Stopped(ticket.reason)
+        return task.result()
+    finally:
+        for pending in (task, stop):
+            if not pending.done():
+                pending.cancel()
+
+
+def stream_error(api: str, dialect: Dialect, error: ApiError) -> bytes:
+    """The event that ends a stream with warden's refusal, in the stream's own API."""
+    if api == "responses":
+        body = {"code": error.code, "message": error.message}
+        response = {"id": new_id("resp_"), "object": "response", "status": "failed", "error": body}
+        return sse({"type": "response.failed", "response": response}, "response.failed")
+    if dialect == "anthropic":
+        return sse(error_body("anthropic", error), "error")
+    return sse(error_body("openai", error))
+
+
+async def _advance(stream: AsyncIterator[Any]) -> Any:
     try:
         return await anext(stream)
     except StopAsyncIteration:
         return _END
 
 
-class Pump:
-    def __init__(self, stream: AsyncIterator[StreamDelta], ticket: Ticket) -> None:
+class Pump(Generic[T]):
+    def __init__(self, stream: AsyncIterator[T], ticket: Ticket) -> None:
         self._stream = stream
         self._ticket = ticket
         self._next: asyncio.Task[Any] | None = None
@@ -62,7 +91,7 @@ class Pump:
         assert self._ticket.reason is not None
         return self._ticket.reason
 
-    async def next(self) -> StreamDelta | None:
+    async def next(self) -> T | None:
         """The next delta; None at the end. Raises Stopped, or the backend's ModelError."""
         if self._ticket.reason is not None:
             raise Stopped(self._refusal())
@@ -100,7 +129,7 @@ class StreamCall:
         gate: Gate,
         watch: RevocationWatch,
         ticket: Ticket,
-        pump: Pump,
+        pump: Pump[StreamDelta],
         encoder: StreamEncoder,
         meter: Meter,
         first: StreamDelta | None,
@@ -116,6 +145,7 @@ class StreamCall:
         self.first = first
         self.input_estimate = input_estimate
         self.finished = False
+        self.tools_called: list[str] = []
 
     def finish(self, outcome: str, code: str | None, usage: Usage) -> None:
         """Settle once; later calls do nothing. Never awaits, never raises."""
@@ -123,7 +153,9 @@ class StreamCall:
             return
         self.finished = True
         self.watch.unregister(self.ticket)
-        detail = {"pieces": self.meter.output}
+        detail: dict[str, Any] = {"pieces": self.meter.output}
+        if self.tools_called:
+            detail["tools_called"] = self.tools_called[:64]
         self.gate.settle(self.admission, usage, outcome, code, detail)
 
     async def body(self) -> AsyncIterator[bytes]:
@@ -133,14 +165,18 @@ class StreamCall:
             reported: Usage | None = None
             delta = self.first
             while delta is not None:
-                if delta.text:
+                if delta.text or delta.reasoning or delta.tool_call is not None:
                     why = self.meter.admit_piece()
                     if why is not None:
                         usage = self.meter.counted()
                         self.finish("cut", why, usage)
                         yield self.encoder.end(FinishReason.LENGTH, usage)
                         return
-                    yield self.encoder.text(delta.text)
+                if delta.tool_call is not None and delta.tool_call.name:
+                    self.tools_called.append(delta.tool_call.name)
+                piece = self.encoder.delta(delta)
+                if piece:
+                    yield piece
                 finish = delta.finish_reason or finish
                 reported = delta.usage or reported
                 try:
@@ -161,14 +197,41 @@ class StreamCall:
             self.finish("aborted", "client_disconnected", self.meter.counted())
 
 
+class StreamBody(StreamingResponse):
+    """Server-sent events from ``body``; ``finish`` settles (sync, never raises) and
+    ``close`` releases the backend, however the response ends."""
+
+    def __init__(
+        self,
+        body: AsyncIterator[bytes],
+        finish: Callable[[], None],
+        close: Callable[[], Awaitable[None]],
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(
+            body,
+            media_type="text/event-stream",
+            headers={"cache-control": "no-cache", "x-accel-buffering": "no", **(headers or {})},
+        )
+        self._finish = finish
+        self._close = close
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._finish()
+            await self._close()
+
+
 class SSEResponse(StreamingResponse):
     """Server-sent events of one ``StreamCall``; always settles and closes the backend."""
 
-    def __init__(self, call: StreamCall) -> None:
+    def __init__(self, call: StreamCall, headers: dict[str, str] | None = None) -> None:
         super().__init__(
             call.body(),
             media_type="text/event-stream",
-            headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
+            headers={"cache-control": "no-cache", "x-accel-buffering": "no", **(headers or {})},
         )
         self.call = call
 

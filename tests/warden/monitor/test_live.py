@@ -77,6 +77,8 @@ def test_usage_records_keep_hashes_not_text(admin: Warden) -> None:
             messages=[{"role": "user", "content": SECRET_PROMPT}],
             max_tokens=8,
             logprobs=True,
+            # logprobs alone is now relayed to the OpenAI backend; legacy functions are not
+            extra_body={"functions": [{"name": "f", "parameters": {}}]},
         )
     rows = _usage(admin, tenant.org, 2)
     served = next(r for r in rows if r.outcome == "completed")
