@@ -34,7 +34,8 @@ from benchwarden.models.types import GenerateRequest, Message
 
 ONLY_ANTHROPIC = ("mcp_servers", "container")
 MIN_THINKING_BUDGET = 1024
-_ROLES = {"user": "user", "assistant": "assistant"}
+# Claude Code sends "system" turns inside messages for its newer models.
+_ROLES = {"user": "user", "assistant": "assistant", "system": "system"}
 
 
 def _image(block: dict[str, Any], where: str) -> ImagePart:
@@ -153,11 +154,12 @@ def _messages(data: dict[str, Any], notes: _Notes) -> tuple[Message, ...]:
             raise invalid(f"Field '{where}' must be an object, not {fields.json_type(item)}.")
         role = _ROLES.get(str(item.get("role")))
         if role is None:
-            raise invalid(f"Field '{where}.role' must be 'user' or 'assistant'.")
+            raise invalid(f"Field '{where}.role' must be 'user', 'assistant' or 'system'.")
         if item.get("content") is None:
             raise invalid(f"Field '{where}.content' is required.")
         text, parts = _content(item["content"], f"{where}.content", notes)
-        messages.append(Message("user" if role == "user" else "assistant", text, parts))
+        kind = "user" if role == "user" else "system" if role == "system" else "assistant"
+        messages.append(Message(kind, text, () if kind == "system" else parts))
     return tuple(messages)
 
 
