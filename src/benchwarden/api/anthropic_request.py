@@ -158,8 +158,10 @@ def _messages(data: dict[str, Any], notes: _Notes) -> tuple[Message, ...]:
         if item.get("content") is None:
             raise invalid(f"Field '{where}.content' is required.")
         text, parts = _content(item["content"], f"{where}.content", notes)
-        kind = "user" if role == "user" else "system" if role == "system" else "assistant"
-        messages.append(Message(kind, text, () if kind == "system" else parts))
+        if role == "system":
+            messages.append(Message("system", text))
+        else:
+            messages.append(Message("user" if role == "user" else "assistant", text, parts))
     return tuple(messages)
 
 
