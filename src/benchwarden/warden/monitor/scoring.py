@@ -9,7 +9,10 @@ Three scores, the highest wins:
   traffic declared as benchmarking should be);
 - **probing**: logprobs, logit_bias, n > 1 asked at scale;
 - **purpose mismatch**: traffic declared ``benchmarking`` made of many distinct
-  prompts no benchmark knows (a product's users, most often).
+  prompts no benchmark knows (a product's users, most often); or traffic declared for
+  evaluation made of hours-long coding-agent sessions on prompts no benchmark knows
+  (a daily coding assistant: benchmark runs that exercise tools are many short
+  sessions on known exercises, and score nothing here).
 
 The level follows thresholds (``Policy``): flag, throttle, suspend, revoke.
 """
@@ -35,6 +38,7 @@ EXTRACTION_WEIGHTS: Mapping[str, float] = {
     "reasoning": 1.0,
 }
 BENCHMARK_PURPOSES = frozenset({"benchmarking"})
+EVALUATION_PURPOSES = frozenset({"benchmarking", "safety-evaluation"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +102,8 @@ def assess(
     mismatch = 0.0
     if purposes and purposes <= BENCHMARK_PURPOSES:
         mismatch = 45 * _strength(signals, "uniqueness") * (1 - known)
+    if purposes and purposes <= EVALUATION_PURPOSES:
+        mismatch = max(mismatch, 70 * _strength(signals, "agent_sessions") * (1 - known))
     parts = {
         "extraction": round(extraction, 2),
         "probing": round(probing, 2),
@@ -110,4 +116,6 @@ def assess(
     ranked = sorted((n for n, v in weighted.items() if v > 0), key=lambda n: (-weighted[n], n))
     if probing > 0:
         ranked.insert(0 if kind == "probing" else len(ranked), "probing")
+    if _strength(signals, "agent_sessions") > 0 and kind == "purpose-mismatch":
+        ranked.insert(0, "agent_sessions")
     return Assessment(round(score, 2), kind, level, parts, ranked[:5])

@@ -43,6 +43,10 @@ class SignalConfig:
     regular_cv_high: float = 0.6  # inter-arrival CV with no strength ...
     regular_cv_low: float = 0.15  # ... and full strength
     idle_gap_s: float = 1800.0  # gaps longer than this are pauses, not arrivals
+    agent_share_low: float = 0.2  # share of requests that are coding-agent turns ...
+    agent_share_high: float = 0.7  # ... with no strength, and with full strength
+    session_hours_low: float = 0.5  # a benchmark attempt takes minutes ...
+    session_hours_high: float = 3.0  # ... a working day's session takes hours
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,6 +291,40 @@ def probing(rows: Sequence[UsageRow]) -> Signal:
     return _flagged("probing", rows, PROBING, 0.2)
 
 
+def agent_sessions(rows: Sequence[UsageRow], cfg: SignalConfig) -> Signal:
+    """Coding-agent work: requests declaring a coding tool set (shell, edit, patch)
+    that carry tool results, grouped into the client's sessions. A benchmark harness
+    runs many short sessions on known exercises; a developer's assistant runs a few
+    sessions for hours. Strength grows with the agent share and with the hours of
+    the longest sessions (the median of the three longest)."""
+    if len(rows) < cfg.min_requests:
+        return _few("agent_sessions", len(rows))
+    turns = [r for r in rows if "coding_tools" in r.flags]
+    share = len(turns) / len(rows)
+    spans: dict[str, list[float]] = {}
+    for row in turns:
+        session = next((f for f in row.flags if f.startswith("session:")), None)
+        if session is not None:
+            spans.setdefault(session, []).append(row.ts.timestamp())
+    hours = sorted(((max(t) - min(t)) / 3600 for t in spans.values()), reverse=True)
+    long_hours = statistics.median(hours[:3]) if hours else 0.0
+    clients = Counter(
+        f.removeprefix("client:") for r in turns for f in r.flags if f.startswith("client:")
+    )
+    detail = {
+        "agent_requests": len(turns),
+        "tool_loop_requests": sum("tool_loop" in r.flags for r in turns),
+        "sessions": len(spans),
+        "longest_session_hours": round(hours[0], 2) if hours else 0.0,
+        "turns_per_session": round(len(turns) / len(spans), 1) if spans else 0.0,
+        "clients": dict(clients.most_common()),
+    }
+    strength = ramp(share, cfg.agent_share_low, cfg.agent_share_high) * ramp(
+        long_hours, cfg.session_hours_low, cfg.session_hours_high
+    )
+    return Signal("agent_sessions", share, strength, detail)
+
+
 def regular_timing(rows: Sequence[UsageRow], cfg: SignalConfig) -> Signal:
     """Coefficient of variation of inter-arrival times (pauses left out): people and
     load-dependent runners are irregular (CV near 1 or more), a scheduler is not."""
@@ -316,5 +354,6 @@ def all_signals(
         reasoning(rows),
         probing(rows),
         regular_timing(rows, cfg),
+        agent_sessions(rows, cfg),
     ]
     return {s.name: s for s in found}
