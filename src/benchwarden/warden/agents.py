@@ -37,7 +37,8 @@ CODING_TOOLS = frozenset(
         "run_shell_command",
     }
 )
-_SESSION_HEADERS = ("x-claude-code-session-id", "session_id", "x-session-id", "conversation_id")
+# Claude Code's, Codex's (session-id, thread-id), and common generic ones.
+_SESSION_HEADERS = ("x-claude-code-session-id", "session-id", "thread-id", "x-session-id")
 
 
 def client_of(user_agent: str | None) -> str:
