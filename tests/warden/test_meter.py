@@ -36,3 +36,36 @@ def test_extends_then_ends_when_the_grant_is_full() -> None:
     assert lim.usage(1, 1.0)[1] == 40
     lim.settle(reservation, meter.counted().total_tokens, 2.0)
     assert lim.usage(1, 2.0)[1] == 40
+
+
+def test_prompt_bound_counts_tools_tool_turns_thinking_and_images() -> None:
+    from benchwarden.models.content import (
+        ImagePart,
+        Reasoning,
+        ToolCall,
+        ToolResult,
+        ToolSpec,
+    )
+    from benchwarden.models.types import GenerateRequest, Message
+    from benchwarden.warden.tokens import IMAGE_TOKENS, prompt_bound
+
+    plain = GenerateRequest(messages=(Message("user", "hi"),))
+    schema = {"type": "object", "properties": {"command": {"type": "string"}}}
+    tool = ToolSpec("Bash", "Run a shell command. " * 50, schema)
+    with_tools = GenerateRequest(messages=plain.messages, tools=(tool,))
+    assert prompt_bound(with_tools) >= prompt_bound(plain) + len(tool.description)
+    output = "x" * 5000
+    turns = GenerateRequest(
+        messages=(
+            Message("user", "hi"),
+            Message(
+                "assistant",
+                "",
+                (Reasoning("thinking " * 100, signature="s" * 500), ToolCall("c1", "Bash", "{}")),
+            ),
+            Message("user", "", (ToolResult("c1", output), ImagePart("image/png", "AAAA"))),
+        )
+    )
+    bound = prompt_bound(turns)
+    assert bound >= len(output) + len("thinking " * 100) + IMAGE_TOKENS
+    assert bound < len(output) + len("thinking " * 100) + IMAGE_TOKENS + 500  # no signature

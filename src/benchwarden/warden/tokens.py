@@ -1,6 +1,7 @@
 """Counting a call's tokens before and while it runs.
 
-Before: ``prompt_bound`` is an upper bound of the prompt's tokens without a tokenizer.
+Before: ``prompt_bound`` is an upper bound of the prompt's tokens without a tokenizer,
+tool definitions, tool calls and results, thinking and images included.
 Byte-level BPE (SmolLM2, GPT-style) and byte-fallback SentencePiece (Gemma) never use
 more tokens than UTF-8 bytes; a chat template adds a few tokens per message and a
 default system prompt, which the per-message and fixed allowances cover. Reserving
@@ -14,31 +15,72 @@ count outgrows it; when the grant has no room left it says to end the stream.
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from collections.abc import Callable
 
+from benchwarden.models.content import ImagePart, Part, Reasoning, TextPart, ToolCall, ToolResult
 from benchwarden.models.types import GenerateRequest, Usage
 from benchwarden.warden.limits import Limiter, Reservation
 
 PER_MESSAGE_ALLOWANCE = 8
 FIXED_ALLOWANCE = 64
+# An image costs a fixed number of tokens whatever its bytes: at most ~1,600 on
+# Anthropic, ~1,100 for OpenAI's high detail; this bounds both with room to spare.
+IMAGE_TOKENS = 4096
+
+
+def _part_texts(part: Part) -> list[str]:
+    if isinstance(part, TextPart):
+        return [part.text]
+    if isinstance(part, ToolCall):
+        return [part.name, part.arguments]
+    if isinstance(part, ToolResult):
+        return [part.content]
+    if isinstance(part, Reasoning):
+        return [part.text]  # signatures and encrypted content are not read as tokens
+    return []
 
 
 def _texts(request: GenerateRequest) -> list[str]:
-    texts = [m.content for m in request.messages]
+    """Everything the model reads as text: turns (every part of them), the system
+    prompt, and each tool's definition as the provider will show it to the model."""
+    texts: list[str] = []
+    for message in request.messages:
+        if message.parts:
+            texts.extend(t for part in message.parts for t in _part_texts(part))
+        else:
+            texts.append(message.content)
     if request.system:
         texts.append(request.system)
     if request.prompt:
         texts.append(request.prompt)
+    for tool in request.tools:
+        definition = {"n": tool.name, "d": tool.description, "p": tool.parameters}
+        texts.append(json.dumps({**definition, "g": tool.grammar}, ensure_ascii=False))
+    if request.response_format:
+        texts.append(json.dumps(request.response_format, ensure_ascii=False))
     return texts
+
+
+def _images(request: GenerateRequest) -> int:
+    count = 0
+    for message in request.messages:
+        for part in message.parts:
+            if isinstance(part, ImagePart):
+                count += 1
+            elif isinstance(part, ToolResult):
+                count += len(part.images)
+    return count
 
 
 def prompt_bound(request: GenerateRequest) -> int:
     """At least as many tokens as the prompt will take (see the module docstring)."""
     texts = _texts(request)
     size = sum(len(t.encode("utf-8")) for t in texts)
-    return size + PER_MESSAGE_ALLOWANCE * len(texts) + FIXED_ALLOWANCE
+    allowance = PER_MESSAGE_ALLOWANCE * len(texts)  # per text: a tool call's syntax too
+    return size + allowance + IMAGE_TOKENS * _images(request) + FIXED_ALLOWANCE
 
 
 def rough_estimate(request: GenerateRequest) -> int:
