@@ -1,15 +1,24 @@
-"""Anthropic Messages over any base URL (Anthropic itself, warden, compatible servers)."""
+"""Anthropic Messages over any base URL (Anthropic itself, warden, compatible servers).
+
+Rendering under the API's rules is ``anthropic_render``; reading answers and stream
+events back is ``anthropic_parse``. A thinking budget comes from the request
+(``reasoning``) or the model's config (``thinking_budget``, ``reasoning_effort``).
+"""
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
+from benchwarden.models import anthropic_render as render
+from benchwarden.models import custom_tools
+from benchwarden.models.anthropic_parse import MessagesStream, message_choice, message_usage
+from benchwarden.models.anthropic_parse import parse_event as _parse_event
 from benchwarden.models.errors import BadRequest, UpstreamError
 from benchwarden.models.http_base import HttpTransportBase
 from benchwarden.models.http_errors import classify_stream_error
+from benchwarden.models.param_rules import ParamRules, ReasoningSettings
 from benchwarden.models.sse import iter_sse
 from benchwarden.models.types import (
     Choice,
@@ -18,7 +27,6 @@ from benchwarden.models.types import (
     Mode,
     StreamDelta,
     Usage,
-    map_finish_reason,
 )
 
 ANTHROPIC_VERSION = "2023-06-01"
@@ -35,6 +43,7 @@ class AnthropicTransport(HttpTransportBase):
         max_connections: int = 64,
         extra_headers: Mapping[str, str] | None = None,
         pause: Callable[[float], None] | None = None,
+        reasoning: ReasoningSettings | None = None,
     ) -> None:
         headers = {"anthropic-version": ANTHROPIC_VERSION, **dict(extra_headers or {})}
         if api_key:
@@ -43,6 +52,7 @@ class AnthropicTransport(HttpTransportBase):
             name, base_url, max_connections=max_connections, headers=headers, pause=pause
         )
         self.upstream_model = upstream_model
+        self.rules = ParamRules.for_model(upstream_model, reasoning)
 
     def _payload(self, request: GenerateRequest, stream: bool) -> dict[str, Any]:
         if request.mode is Mode.COMPLETION:
@@ -51,26 +61,27 @@ class AnthropicTransport(HttpTransportBase):
                 "the Messages API has no completion mode",
                 hint="Use chat mode for Anthropic models.",
             )
-        messages = [
-            {"role": m.role, "content": m.content} for m in request.messages if m.role != "system"
-        ]
-        if request.prompt is not None and not messages:
-            messages = [{"role": "user", "content": request.prompt}]
-        system_parts = [request.system] if request.system else []
-        system_parts += [m.content for m in request.messages if m.role == "system"]
         payload: dict[str, Any] = {
             "model": self.upstream_model,
             "max_tokens": request.max_tokens,
-            "messages": messages,
+            "messages": render.messages(self.name, request),
         }
-        if system_parts:
-            payload["system"] = "\n\n".join(system_parts)
+        system = render.system_text(request)
+        if system:
+            payload["system"] = system
         if request.temperature is not None:
             payload["temperature"] = min(1.0, request.temperature)
         if request.top_p is not None:
             payload["top_p"] = request.top_p
         if request.stop:
             payload["stop_sequences"] = list(request.stop)
+        if request.tools:
+            payload["tools"] = render.tools(request.tools)
+        choice = request.tool_choice
+        if choice is not None and request.tools:  # the APIs refuse a choice without tools
+            payload["tool_choice"] = render.tool_choice(choice)
+        if not render.forces_tool_use(choice):  # the API refuses thinking with a forced call
+            render.apply_thinking(payload, self.rules.thinking_budget(request))
         if stream:
             payload["stream"] = True
         return payload
@@ -80,24 +91,26 @@ class AnthropicTransport(HttpTransportBase):
         usage = Usage()
         latency = 0.0
         data: dict[str, Any] = {}
+        custom = custom_tools.custom_names(request.tools)
+        payload = self._payload(request, False)
         # The Messages API has no n: ask n times.
         for _ in range(request.n):
             started = time.perf_counter()
-            data = await self._post_json(
-                "/v1/messages", self._payload(request, False), timeout_s, request.purpose
-            )
+            data = await self._post_json("/v1/messages", payload, timeout_s, request.purpose)
             latency += time.perf_counter() - started
-            content = data.get("content")
-            if not isinstance(content, list):
-                raise self._bad_shape("no content list")
-            text = "".join(
-                str(block.get("text", ""))
-                for block in content
-                if isinstance(block, dict) and block.get("type") == "text"
-            )
-            choices.append(Choice(text, map_finish_reason(data.get("stop_reason"))))
-            u = data.get("usage") or {}
-            usage = usage + Usage(int(u.get("input_tokens") or 0), int(u.get("output_tokens") or 0))
+            try:
+                choices.append(message_choice(data, custom))
+            except ValueError as exc:
+                raise self._bad_shape(str(exc)) from exc
+            usage = usage + message_usage(data.get("usage"))
+        metadata: dict[str, Any] = {
+            "provider": "anthropic",
+            "api": "messages",
+            "upstream_model": data.get("model"),
+            "response_id": data.get("id"),
+        }
+        if "thinking" in payload:
+            metadata["thinking_budget"] = payload["thinking"]["budget_tokens"]
         return GenerateResult(
             model=self.name,
             choices=tuple(choices),
@@ -105,45 +118,26 @@ class AnthropicTransport(HttpTransportBase):
             latency_s=latency,
             mode=Mode.CHAT,
             endpoint=self.endpoint,
-            metadata={
-                "provider": "anthropic",
-                "upstream_model": data.get("model"),
-                "response_id": data.get("id"),
-            },
+            metadata=metadata,
         )
 
     async def attempt_stream(
         self, request: GenerateRequest, timeout_s: float
     ) -> AsyncIterator[StreamDelta]:
-        input_tokens = output_tokens = 0
-        stop_reason: str | None = None
+        state = MessagesStream(custom_tools.custom_names(request.tools))
         async with self._open_stream(
             "/v1/messages", self._payload(request, True), timeout_s, request.purpose
         ) as lines:
             async for event, data in iter_sse(lines):
                 try:
-                    payload = json.loads(data)
+                    payload = _parse_event(data)
                 except ValueError as exc:
                     raise UpstreamError(self.name, "malformed JSON in the stream") from exc
                 kind = payload.get("type", event)
-                if kind == "message_start":
-                    u = (payload.get("message") or {}).get("usage") or {}
-                    input_tokens = int(u.get("input_tokens") or 0)
-                    output_tokens = int(u.get("output_tokens") or 0)
-                elif kind == "content_block_delta":
-                    delta = payload.get("delta") or {}
-                    if delta.get("type") == "text_delta" and delta.get("text"):
-                        yield StreamDelta(text=str(delta["text"]))
-                elif kind == "message_delta":
-                    stop_reason = (payload.get("delta") or {}).get("stop_reason") or stop_reason
-                    u = payload.get("usage") or {}
-                    output_tokens = int(u.get("output_tokens") or output_tokens)
-                    # The final count, where a server sends it (message_start may estimate).
-                    input_tokens = int(u.get("input_tokens") or input_tokens)
-                elif kind == "error":
+                if kind == "error":
                     raise classify_stream_error(self.name, payload.get("error"))
-                elif kind == "message_stop":
+                for delta in state.feed(kind, payload):
+                    yield delta
+                if state.done:
                     break
-        yield StreamDelta(
-            finish_reason=map_finish_reason(stop_reason), usage=Usage(input_tokens, output_tokens)
-        )
+        yield state.close()

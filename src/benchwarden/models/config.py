@@ -16,6 +16,19 @@ A TOML file adds models beside the built-in ones::
     attempt_timeout_s = 120             # one attempt
     time_budget_s = 600                 # one call, retries and waits included
 
+Reasoning models and the APIs they speak (all optional; the defaults fit the common
+case, and a parameter an upstream refuses with 400 ``unsupported_parameter`` is dropped
+or swapped once and remembered, so none of these is needed to get an answer)::
+
+    api = "chat"                        # openai only: "chat" (Chat Completions) or "responses"
+    reasoning_effort = "low"            # none | minimal | low | medium | high | xhigh
+    thinking_budget = 2048              # Anthropic thinking budget_tokens (>= 1024)
+    token_param = "max_completion_tokens"   # or "max_tokens": how the answer cap is sent
+    unsupported_params = ["temperature", "top_p"]   # never sent to this model
+
+OpenAI models named like o1/o3/o4/gpt-5 default to ``max_completion_tokens`` and no
+``temperature``/``top_p``; ``unsupported_params = []`` sends them anyway.
+
 The default file is ``BENCHWARDEN_HOME/models.toml``; ``--config FILE`` picks another.
 """
 
@@ -31,6 +44,11 @@ from benchwarden.paths import home_dir
 
 Provider = Literal["openai", "anthropic", "local"]
 PROVIDERS: tuple[Provider, ...] = ("openai", "anthropic", "local")
+Api = Literal["chat", "responses"]
+APIS: tuple[Api, ...] = ("chat", "responses")
+EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh")
+TOKEN_PARAMS = ("max_tokens", "max_completion_tokens")
+MIN_THINKING_BUDGET = 1024  # the Anthropic API's minimum budget_tokens
 
 
 class ConfigError(ValueError):
@@ -57,6 +75,13 @@ class ModelSpec:
     max_attempts: int = 6
     attempt_timeout_s: float = 120.0
     time_budget_s: float = 600.0
+    # Which OpenAI API (Chat Completions or Responses) and how a reasoning model wants
+    # its parameters; None means the default for the model (see the module's docs).
+    api: Api = "chat"
+    reasoning_effort: str | None = None
+    thinking_budget: int | None = None
+    token_param: str | None = None
+    unsupported_params: tuple[str, ...] | None = None
 
     def cost(self, input_tokens: int, output_tokens: int) -> float:
         return (
@@ -76,6 +101,49 @@ def _require(table: dict[str, Any], key: str, kind: type, where: str) -> Any:
     if not isinstance(value, kind):
         raise ConfigError(f"{where}: field '{key}' must be a {kind.__name__}")
     return value
+
+
+def parse_model_options(table: dict[str, Any], where: str) -> dict[str, Any]:
+    """The API and reasoning keys of one model table, as ``ModelSpec`` arguments
+    (shared with warden's backends file)."""
+    options: dict[str, Any] = {}
+    api = table.get("api", "chat")
+    if api not in APIS:
+        raise ConfigError(f"{where}: field 'api' must be 'chat' or 'responses', got {api!r}")
+    if api == "responses" and table.get("provider") != "openai":
+        raise ConfigError(f"{where}: field 'api' = 'responses' needs provider = 'openai'")
+    options["api"] = api
+    effort = table.get("reasoning_effort")
+    if effort is not None:
+        if effort not in EFFORTS:
+            raise ConfigError(
+                f"{where}: field 'reasoning_effort' must be one of {', '.join(EFFORTS)}, "
+                f"got {effort!r}"
+            )
+        options["reasoning_effort"] = effort
+    budget = table.get("thinking_budget")
+    if budget is not None:
+        if isinstance(budget, bool) or not isinstance(budget, int) or budget < MIN_THINKING_BUDGET:
+            raise ConfigError(
+                f"{where}: field 'thinking_budget' must be an integer >= {MIN_THINKING_BUDGET} "
+                "(the Anthropic API's minimum budget_tokens)"
+            )
+        options["thinking_budget"] = budget
+    token_param = table.get("token_param")
+    if token_param is not None:
+        if token_param not in TOKEN_PARAMS:
+            raise ConfigError(
+                f"{where}: field 'token_param' must be 'max_tokens' or 'max_completion_tokens'"
+            )
+        options["token_param"] = token_param
+    unsupported = table.get("unsupported_params")
+    if unsupported is not None:
+        if not (isinstance(unsupported, list) and all(isinstance(p, str) for p in unsupported)):
+            raise ConfigError(
+                f"{where}: field 'unsupported_params' must be a list of parameter names"
+            )
+        options["unsupported_params"] = tuple(unsupported)
+    return options
 
 
 def parse_config(text: str, source: str = "<config>") -> dict[str, ModelSpec]:
@@ -148,6 +216,7 @@ def parse_config(text: str, source: str = "<config>") -> dict[str, ModelSpec]:
             input_price_per_mtok=prices["input_price_per_mtok"],
             output_price_per_mtok=prices["output_price_per_mtok"],
             **pacing,
+            **parse_model_options(table, where),
         )
     return specs
 

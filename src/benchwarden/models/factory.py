@@ -12,7 +12,9 @@ from benchwarden.models.openai_client import OpenAITransport
 from benchwarden.models.pacing.concurrency import AdaptiveLimiter
 from benchwarden.models.pacing.paced import PacedClient
 from benchwarden.models.pacing.retry import RetryPolicy
+from benchwarden.models.param_rules import ReasoningSettings
 from benchwarden.models.protocol import ModelClient, Transport
+from benchwarden.models.responses_client import ResponsesTransport
 from benchwarden.paths import cache_dir
 
 
@@ -29,31 +31,56 @@ def _api_key(spec: ModelSpec) -> str | None:
     return key
 
 
+def reasoning_settings(spec: ModelSpec) -> ReasoningSettings:
+    return ReasoningSettings(
+        effort=spec.reasoning_effort,
+        budget_tokens=spec.thinking_budget,
+        token_param=spec.token_param,
+        unsupported_params=spec.unsupported_params,
+    )
+
+
 def open_transport(spec: ModelSpec, limiter: AdaptiveLimiter) -> Transport:
     if spec.provider == "local":
         from benchwarden.models.local.client import LocalTransport  # llama.cpp loads lazily
 
         return LocalTransport(spec)
     assert spec.base_url is not None
+    key = _api_key(spec)
+    connections = max(spec.max_concurrency, 1)
+    reasoning = reasoning_settings(spec)
+    if spec.provider == "openai" and spec.api == "responses":
+        return ResponsesTransport(
+            spec.name,
+            spec.base_url,
+            spec.upstream_model,
+            key,
+            max_connections=connections,
+            extra_headers=spec.headers,
+            pause=limiter.pause,
+            reasoning=reasoning,
+        )
     if spec.provider == "openai":
         return OpenAITransport(
             spec.name,
             spec.base_url,
             spec.upstream_model,
-            _api_key(spec),
+            key,
             default_mode=spec.mode,
-            max_connections=max(spec.max_concurrency, 1),
+            max_connections=connections,
             extra_headers=spec.headers,
             pause=limiter.pause,
+            reasoning=reasoning,
         )
     return AnthropicTransport(
         spec.name,
         spec.base_url,
         spec.upstream_model,
-        _api_key(spec),
-        max_connections=max(spec.max_concurrency, 1),
+        key,
+        max_connections=connections,
         extra_headers=spec.headers,
         pause=limiter.pause,
+        reasoning=reasoning,
     )
 
 
