@@ -1,15 +1,27 @@
-"""The embedded models as a Transport: ``local/smollm2-135m`` and ``local/gemma3-270m``."""
+"""The embedded models as a Transport: ``local/smollm2-135m`` and ``local/gemma3-270m``.
+
+Tool use (see ``tools``, ``tool_plan``, ``tool_grammar``): a request that declares
+tools is decoded under a grammar, so a call that comes back is one declared tool with
+arguments its schema allows (``finish_reason`` TOOL_CALLS, empty text). Streamed,
+such a request is generated whole first when its answer may be a call, then sent as
+one ``ToolCallDelta`` (or, when the model chose prose, the text in one piece); when
+its answer can only be text (``tool_choice`` none, an answer from tool results), the
+text streams as it comes.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 from benchwarden.models.config import ModelSpec
+from benchwarden.models.content import ToolCallDelta
 from benchwarden.models.errors import BadRequest, ModelError, ModelTimeout, ModelUnavailable
 from benchwarden.models.local.engine import (
+    GrammarRejected,
     LlamaEngine,
     LocalCall,
     LocalOutcome,
@@ -17,9 +29,19 @@ from benchwarden.models.local.engine import (
     engine_for,
 )
 from benchwarden.models.local.files import gemma3_path, smollm2_path
+from benchwarden.models.local.tool_plan import Branch, ToolChoiceError, ToolPlan, plan_tools
+from benchwarden.models.local.tools import (
+    ToolGrammar,
+    cut_at_stop,
+    needs_tools,
+    read_call,
+    render_chat,
+    render_completion,
+)
 from benchwarden.models.openai_client import chat_messages, completion_prompt
 from benchwarden.models.types import (
     Choice,
+    FinishReason,
     GenerateRequest,
     GenerateResult,
     Mode,
@@ -59,11 +81,28 @@ class LocalTransport:
             return request.mode
         return Mode.COMPLETION if request.prompt is not None else self.spec.mode
 
-    def _call(self, request: GenerateRequest, mode: Mode, index: int) -> LocalCall:
+    def _plan(self, request: GenerateRequest) -> ToolPlan | None:
+        if not needs_tools(request):
+            return None
+        try:
+            return plan_tools(request)
+        except ToolChoiceError as exc:
+            raise BadRequest(self.name, str(exc), hint="Name one of the declared tools.") from exc
+
+    def _call(
+        self, request: GenerateRequest, mode: Mode, index: int, plan: ToolPlan | None = None
+    ) -> LocalCall:
         seed = None if request.seed is None else request.seed + index
-        return LocalCall(
-            chat=chat_messages(request) if mode is Mode.CHAT else None,
-            text=completion_prompt(request) if mode is Mode.COMPLETION else None,
+        chat = text = None
+        if plan is None:
+            chat = chat_messages(request) if mode is Mode.CHAT else None
+            text = completion_prompt(request) if mode is Mode.COMPLETION else None
+        else:
+            chat = render_chat(request, plan) if mode is Mode.CHAT else None
+            text = render_completion(request, plan) if mode is Mode.COMPLETION else None
+        call = LocalCall(
+            chat=chat,
+            text=text,
             max_tokens=request.max_tokens,
             temperature=(
                 request.temperature
@@ -75,36 +114,65 @@ class LocalTransport:
             seed=seed,
             choices=request.choices,
         )
+        if plan is not None:
+            call.grammar = ToolGrammar(plan)
+            call.choices = ()
+            # A stop string must not cut a call short: while the answer may be a call,
+            # stops apply only once it has turned out to be prose.
+            if plan.branch is not Branch.TEXT:
+                call.stop = []
+                call.text_stops = list(request.stop) if plan.branch is Branch.EITHER else []
+        return call
+
+    def _choice(
+        self, outcome: LocalOutcome, plan: ToolPlan | None, stops: tuple[str, ...]
+    ) -> Choice:
+        finish = map_finish_reason(outcome.finish_reason)
+        if plan is None or plan.branch is Branch.TEXT:
+            return Choice(outcome.text, finish)
+        call = read_call(outcome.text, plan.tools)
+        if call is not None:
+            return Choice("", FinishReason.TOOL_CALLS, (call,))
+        # Prose (the model's choice), or a call cut short at max_tokens (kept as text
+        # with finish_reason LENGTH: never a call that is not valid).
+        text, stopped = cut_at_stop(outcome.text, stops)
+        return Choice(text, FinishReason.STOP if stopped else finish)
 
     def _error(self, exc: Exception) -> ModelError:
         if isinstance(exc, NoChatTemplate):
             return BadRequest(self.name, str(exc), hint="Use --mode completion for this model.")
+        if isinstance(exc, GrammarRejected):
+            return BadRequest(self.name, str(exc), hint="Simplify the tools' JSON schemas.")
         if isinstance(exc, ValueError):
             return BadRequest(self.name, str(exc), hint="Shorten the prompt.")
         return ModelUnavailable(self.name, f"llama.cpp failed: {type(exc).__name__}: {exc}")
 
-    def _metadata(self, mode: Mode, call: LocalCall) -> dict[str, object]:
-        return {
+    def _metadata(self, mode: Mode, call: LocalCall, plan: ToolPlan | None) -> dict[str, object]:
+        data: dict[str, object] = {
             "provider": "local",
             "mode": mode.value,
             "engine": "llama.cpp",
             "temperature": call.temperature,
             "top_p": call.top_p,
         }
+        if plan is not None:
+            data["tools"] = {"decoding": plan.branch.value, "reason": plan.reason}
+        return data
 
     async def attempt(self, request: GenerateRequest, timeout_s: float) -> GenerateResult:
         mode = self._mode(request)
+        plan = self._plan(request)
         engine = self._get_engine()
         started = time.perf_counter()
         choices: list[Choice] = []
         usage = Usage()
-        call = self._call(request, mode, 0)
+        call = self._call(request, mode, 0, plan)
         try:
             async with asyncio.timeout(timeout_s):
                 for index in range(request.n):
-                    call = self._call(request, mode, index)
+                    call = self._call(request, mode, index, plan)
                     outcome = await engine.generate(call)
-                    choices.append(Choice(outcome.text, map_finish_reason(outcome.finish_reason)))
+                    choices.append(self._choice(outcome, plan, request.stop))
                     usage = usage + Usage(outcome.input_tokens, outcome.output_tokens)
         except TimeoutError as exc:
             raise ModelTimeout(self.name, f"no answer within {timeout_s:.0f}s") from exc
@@ -119,15 +187,20 @@ class LocalTransport:
             latency_s=time.perf_counter() - started,
             mode=mode,
             endpoint=self.endpoint,
-            metadata=self._metadata(mode, call),
+            metadata=self._metadata(mode, call, plan),
         )
 
     async def attempt_stream(
         self, request: GenerateRequest, timeout_s: float
     ) -> AsyncIterator[StreamDelta]:
         mode = self._mode(request)
+        plan = self._plan(request)
+        if plan is not None and plan.branch is not Branch.TEXT:
+            async for delta in self._stream_whole(request, timeout_s):
+                yield delta
+            return
         engine = self._get_engine()
-        call = self._call(request, mode, 0)
+        call = self._call(request, mode, 0, plan)
         outcome: LocalOutcome | None = None
         try:
             async with asyncio.timeout(timeout_s):
@@ -147,6 +220,20 @@ class LocalTransport:
                 finish_reason=map_finish_reason(outcome.finish_reason),
                 usage=Usage(outcome.input_tokens, outcome.output_tokens),
             )
+
+    async def _stream_whole(
+        self, request: GenerateRequest, timeout_s: float
+    ) -> AsyncIterator[StreamDelta]:
+        """An answer that may be a call: generated whole, then sent in one piece."""
+        result = await self.attempt(dataclasses.replace(request, n=1), timeout_s)
+        choice = result.choices[0]
+        for index, call in enumerate(choice.tool_calls):
+            yield StreamDelta(
+                tool_call=ToolCallDelta(index, call.id, call.name, call.arguments, call.kind)
+            )
+        if choice.text:
+            yield StreamDelta(text=choice.text)
+        yield StreamDelta(finish_reason=choice.finish_reason, usage=result.usage)
 
     async def aclose(self) -> None:
         """Engines live for the process; nothing to close per client."""

@@ -9,6 +9,10 @@ checks after every token.
 Chat prompts are rendered here with the model's own Jinja template (as
 llama-cpp-python's chat handler does) so that chat and completion share one path
 with exact token counts and cancellation.
+
+Grammars (``choices``, tool calls) are checked by llama.cpp's own parser before
+decoding: llama-cpp-python 0.3.36 hands a grammar it cannot parse to the sampler
+chain as a null pointer, which would take the process down.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 _END = object()
 # llama-cpp-python silences loading by swapping the process's stdout/stderr file
@@ -53,6 +57,16 @@ def _quiet_llama_logs() -> None:
     llama_cpp.llama_log_set(forward, ctypes.c_void_p(0))
 
 
+class GrammarSource(Protocol):
+    """Builds a GBNF grammar; ``accepts`` tells whether llama.cpp can parse a piece."""
+
+    def gbnf(self, accepts: Callable[[str], bool]) -> str: ...
+
+
+class GrammarRejected(ValueError):
+    """llama.cpp cannot parse the grammar built for a request."""
+
+
 @dataclass(slots=True)
 class LocalCall:
     """A fully prepared generation: chat messages or raw text, and sampling knobs."""
@@ -66,6 +80,11 @@ class LocalCall:
     seed: int | None
     cancel: threading.Event = field(default_factory=threading.Event)
     choices: tuple[str, ...] = ()
+    # Decoding under this grammar (it takes the place of ``choices``).
+    grammar: GrammarSource | None = None
+    # Stop strings that end a text answer but not a JSON tool call (an output that
+    # starts with "{"); they are left in the text, for the caller to cut.
+    text_stops: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -77,16 +96,13 @@ class LocalOutcome:
 
 
 @functools.lru_cache(maxsize=32)
-def _choice_grammar(choices: tuple[str, ...]) -> Any:
-    """A llama.cpp grammar whose only sentences are ``choices``."""
-    from llama_cpp.llama_grammar import LlamaGrammar
+def _choice_grammar(choices: tuple[str, ...]) -> str:
+    """A GBNF grammar whose only sentences are ``choices``."""
 
     def literal(text: str) -> str:
         return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
-    return LlamaGrammar.from_string(
-        "root ::= (" + " | ".join(literal(c) for c in choices) + ")", verbose=False
-    )
+    return "root ::= (" + " | ".join(literal(c) for c in choices) + ")"
 
 
 class NoChatTemplate(RuntimeError):
@@ -105,6 +121,7 @@ class LlamaEngine:
         self._formatter: Any = None
         self._eos_text = ""
         self._eos_id = -1
+        self._grammar_verdicts: dict[str, bool] = {}
 
     # ---- worker-thread side -------------------------------------------------
     def _load(self) -> Any:
@@ -147,6 +164,37 @@ class LlamaEngine:
             )
         return self._formatter
 
+    def accepts(self, grammar: str) -> bool:
+        """Whether llama.cpp parses ``grammar`` (start rule ``root``). Worker thread."""
+        verdict = self._grammar_verdicts.get(grammar)
+        if verdict is None:
+            import llama_cpp
+
+            llama = self._load()
+            sampler = llama_cpp.llama_sampler_init_grammar(
+                llama_cpp.llama_model_get_vocab(llama.model), grammar.encode("utf-8"), b"root"
+            )
+            verdict = bool(sampler)
+            if verdict:
+                llama_cpp.llama_sampler_free(sampler)
+            if len(self._grammar_verdicts) >= 512:
+                self._grammar_verdicts.clear()
+            self._grammar_verdicts[grammar] = verdict
+        return verdict
+
+    def _grammar(self, call: LocalCall) -> Any:
+        if call.grammar is not None:
+            text = call.grammar.gbnf(self.accepts)
+        elif call.choices:
+            text = _choice_grammar(call.choices)
+        else:
+            return None
+        if not self.accepts(text):
+            raise GrammarRejected("llama.cpp could not parse the grammar built for this request")
+        from llama_cpp.llama_grammar import LlamaGrammar
+
+        return LlamaGrammar.from_string(text, verbose=False)
+
     def _prepare(self, call: LocalCall) -> tuple[Any, list[int], list[str]]:
         llama = self._load()
         stop = list(call.stop)
@@ -171,8 +219,17 @@ class LlamaEngine:
         llama.reset()
         from llama_cpp import StoppingCriteriaList
 
-        def should_stop(_input_ids: Any, _logits: Any) -> bool:
-            return call.cancel.is_set()  # llama.cpp ends on end-of-generation itself
+        prompt_length = len(tokens)
+
+        def should_stop(input_ids: Any, _logits: Any) -> bool:
+            if call.cancel.is_set():
+                return True  # llama.cpp ends on end-of-generation itself
+            if not call.text_stops:
+                return False
+            produced = llama.detokenize(list(input_ids[prompt_length:])).decode(
+                "utf-8", errors="ignore"
+            )
+            return not produced.startswith("{") and any(s in produced for s in call.text_stops)
 
         kwargs: dict[str, Any] = {
             "prompt": tokens,
@@ -183,8 +240,9 @@ class LlamaEngine:
             "seed": call.seed,
             "stopping_criteria": StoppingCriteriaList([should_stop]),
         }
-        if call.choices:
-            kwargs["grammar"] = _choice_grammar(call.choices)
+        grammar = self._grammar(call)
+        if grammar is not None:
+            kwargs["grammar"] = grammar
         if emit is None:
             out = llama.create_completion(**kwargs)
             choice = out["choices"][0]
