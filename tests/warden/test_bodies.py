@@ -88,7 +88,7 @@ ANTHROPIC_BODIES: list[tuple[str, dict[str, Any]]] = [
     ("max_tokens missing", {"model": "mock-claude", "messages": OK_MESSAGES}),
     ("max_tokens negative", _anthropic(max_tokens=-1)),
     ("system wrong type", _anthropic(system=1)),
-    ("system role in messages", _anthropic(messages=[{"role": "system", "content": "x"}])),
+    ("tool role in messages", _anthropic(messages=[{"role": "tool", "content": "x"}])),
     ("stop_sequences string", _anthropic(stop_sequences="\n")),
     ("temperature above 1", _anthropic(temperature=1.5)),
     ("image block", _anthropic(messages=[{"role": "user", "content": [{"type": "image"}]}])),

@@ -20,6 +20,9 @@ models are served::
     attempt_timeout_s = 120
     time_budget_s = 300
     apis = ["chat", "responses"]             # what the upstream speaks (openai: both)
+    api = "chat"                             # the API a call of another is translated to
+    reasoning_effort = "low"                 # per-model settings, as in the models TOML
+    thinking_budget = 2048                   # (also token_param, unsupported_params)
     hosted_tools = "auto"                    # hosted tools (web_search...): "auto" keeps
                                              # them for an upstream of the client's API and
                                              # drops them elsewhere; "drop"; "refuse" (400)
@@ -39,7 +42,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from benchwarden.models.config import ConfigError, ModelSpec
+from benchwarden.models.config import ConfigError, ModelSpec, parse_model_options
 from benchwarden.models.factory import _api_key, open_client
 from benchwarden.models.protocol import ModelClient
 from benchwarden.models.registry import EMBEDDED
@@ -118,6 +121,7 @@ def _upstream(name: str, table: Mapping[str, Any], where: str) -> ModelSpec:
     for field, kind in _PACING.items():
         pacing[field] = _positive(table, field, kind, pacing[field], where)
     return ModelSpec(
+        **parse_model_options(dict(table), where),
         name=name,
         provider=provider,
         upstream_model=model,
