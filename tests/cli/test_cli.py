@@ -147,6 +147,8 @@ def test_demo_runs_both_sides_end_to_end(tmp_path: Path) -> None:
     assert "safety, over-refusal for safety-evaluation: 12 answers labelled" in out
     assert "safety per hazard" in out
     assert "smollm2-135m@warden" in out and "gemma3-270m@warden" in out
+    assert "smollm2-135m@warden called count_words(" in out
+    assert "audit: tools declared ['count_words']" in out
     assert "product-development: refused, purpose_not_permitted" in out
     assert "key revoked after 10 samples" in out and "run status stopped" in out
     assert "next call with the revoked key: refused, key_revoked" in out

@@ -3,8 +3,9 @@
 warden serves the two embedded models; a rival lab gets a grant for benchmarking and
 safety evaluation only; bench compares the models through warden with that lab's
 key (the smoke suite, then a few coding items for benchmarking and safety items for
-safety evaluation); a request for another purpose is refused; the key is revoked in the middle of a
-second run, which records clean errors and keeps what it measured; the audit chain
+safety evaluation); an agent turn runs through it (the model calls a tool, reads the
+result, answers); a request for another purpose is refused; the key is revoked in the
+middle of a second run, which records clean errors and keeps what it measured; the audit chain
 verifies. Only cli/ may import both sides: they meet at the HTTP line.
 """
 
@@ -30,6 +31,7 @@ from benchwarden.paths import home_dir
 
 if TYPE_CHECKING:
     from benchwarden.bench.service import RunRequest
+    from benchwarden.warden.tenancy import Tenancy
 
 ORG = "rival-lab"
 PURPOSES = ("benchmarking", "safety-evaluation")
@@ -158,13 +160,18 @@ def demo(
                 )
                 print_comparison(store, str(request.run_id))
 
-            console.print(Rule("4. a purpose outside the grant is refused"))
+            console.print(
+                Rule("4. an agent turn: the model calls a tool, reads its result, answers")
+            )
+            _show_agent_turn(specs[_bench_name("local/smollm2-135m")], tenancy)
+
+            console.print(Rule("5. a purpose outside the grant is refused"))
             refused = _ask(specs[_bench_name("local/smollm2-135m")], "product-development")
             if refused is None:
                 fail("warden accepted a purpose outside the grant")
             console.print(f"  product-development: [red]{refused}[/]")
 
-            console.print(Rule("5. the key is revoked in the middle of a run"))
+            console.print(Rule("6. the key is revoked in the middle of a run"))
             second = RunRequest(
                 suites=["smoke"],
                 models=list(specs),
@@ -191,7 +198,7 @@ def demo(
         finally:
             store.close()
 
-        console.print(Rule("6. the audit chain"))
+        console.print(Rule("7. the audit chain"))
         report = tenancy.verify_audit()
         if not report.ok:
             fail(f"audit chain broken: {report.problem}")
@@ -199,13 +206,32 @@ def demo(
             f"  [green]intact[/]: {report.records} records, every decision and admin "
             f"action chained (head {report.head_hash[:16]}…)"
         )
-    console.print(Rule("7. the reports: one HTML file per run, no network needed"))
+    console.print(Rule("8. the reports: one HTML file per run, no network needed"))
     for written in _write_reports(path):
         console.print(f"  {written}")
     console.print(
         f"\ndone in {time.monotonic() - started:.0f}s · results and audit log in "
         f"{path} (`benchwarden compare demo-compare --db {path}`)"
     )
+
+
+def _show_agent_turn(spec: ModelSpec, tenancy: Tenancy) -> None:
+    from benchwarden.cli.demo_agent import agent_turn
+
+    try:
+        turn = agent_turn(spec, "benchmarking")
+    except (ModelError, RuntimeError) as exc:
+        fail(f"the agent step failed: {exc}")
+    console.print(f"  {spec.name} called [bold]{turn.tool}[/]({turn.arguments})", highlight=False)
+    console.print(f"  the tool returned {turn.result}; the model answered: {turn.answer!r}")
+    calls = [r for r in tenancy.audit_tail(50) if "tools" in r.detail]
+    if calls:
+        detail = calls[-1].detail
+        console.print(
+            f"  audit: tools declared {detail['tools']}, client {detail.get('client', '?')!r}"
+            " (names only, never arguments)",
+            highlight=False,
+        )
 
 
 def _write_reports(db: Path) -> list[Path]:
