@@ -589,3 +589,33 @@ def test_audit_names_the_sdk_client_and_the_tools(warden: Warden, upstream: Tool
     assert all(r.detail["tools_called"] == ["get_weather"] for r in settles)
     dump = repr(rows)
     assert QUESTION not in dump and "Paris" not in dump
+
+
+@pytest.mark.parametrize("before", ["text", "thinking"])
+def test_chat_stream_from_anthropic_backend_indexes_tool_calls_from_zero(
+    warden: Warden, upstream: ToolUpstream, before: str
+) -> None:
+    """Claude often says something (or thinks) before it calls a tool: the Chat stream
+    must still number the calls 0, 1... (the SDK's helper indexes its list by them)."""
+    upstream.calls = (Call("get_weather", WEATHER),)
+    extra: dict[str, Any] = {}
+    if before == "text":
+        upstream.text_before_calls = "Let me check."
+    else:
+        extra["reasoning_effort"] = "low"
+    client = warden.openai(_key(warden))
+    kwargs: dict[str, Any] = {
+        "model": "claude",
+        "messages": [{"role": "user", "content": QUESTION}],
+        "tools": CHAT_TOOLS,
+        "max_tokens": 200,
+        **extra,
+    }
+    chunks = list(client.chat.completions.create(stream=True, **kwargs))
+    _, calls, _ = _accumulate(chunks)
+    assert list(calls) == [0], f"tool_calls indexed {list(calls)}"
+    with client.chat.completions.stream(**kwargs) as stream:
+        final = stream.get_final_completion()
+    tool_calls = final.choices[0].message.tool_calls or []
+    assert [c.function.name for c in tool_calls] == ["get_weather"]
+    assert json.loads(tool_calls[0].function.arguments) == WEATHER

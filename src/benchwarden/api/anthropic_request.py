@@ -45,16 +45,18 @@ def _image(block: dict[str, Any], where: str) -> ImagePart:
     kind = source.get("type")
     if kind == "base64":
         return ImagePart(
-            media_type=fields.get_text(source, "media_type", required=True),
-            data=fields.get_text(source, "data", required=True),
+            media_type=fields.get_text(
+                source, "media_type", required=True, where=f"{where}.source"
+            ),
+            data=fields.get_text(source, "data", required=True, where=f"{where}.source"),
         )
     if kind == "url":
-        return ImagePart(url=fields.get_text(source, "url", required=True))
+        return ImagePart(url=fields.get_text(source, "url", required=True, where=f"{where}.source"))
     raise invalid(f"Field '{where}.source.type' must be 'base64' or 'url'.")
 
 
 def _result(block: dict[str, Any], where: str) -> ToolResult:
-    call_id = fields.get_text(block, "tool_use_id", required=True) or ""
+    call_id = fields.get_text(block, "tool_use_id", required=True, where=where) or ""
     content = block.get("content", "")
     images: list[ImagePart] = []
     if isinstance(content, list):
@@ -64,7 +66,7 @@ def _result(block: dict[str, Any], where: str) -> ToolResult:
             if not isinstance(inner, dict):
                 raise invalid(f"Field '{spot}' must be an object.")
             if inner.get("type") == "text":
-                texts.append(fields.get_text(inner, "text", required=True) or "")
+                texts.append(fields.get_text(inner, "text", required=True, where=spot) or "")
             elif inner.get("type") == "image":
                 images.append(_image(inner, spot))
             else:
@@ -84,6 +86,7 @@ def _result(block: dict[str, Any], where: str) -> ToolResult:
 class _Notes:
     dropped: list[str] = field(default_factory=list)  # hints another API does without
     untranslatable: list[str] = field(default_factory=list)  # only Anthropic serves them
+    blocks: list[list[int]] = field(default_factory=list)  # per message: kept blocks' indices
 
 
 def _block(block: object, where: str, notes: _Notes) -> Part | None:
@@ -93,7 +96,7 @@ def _block(block: object, where: str, notes: _Notes) -> Part | None:
         notes.dropped.append("cache_control")
     kind = block.get("type")
     if kind == "text":
-        return TextPart(fields.get_text(block, "text", required=True) or "")
+        return TextPart(fields.get_text(block, "text", required=True, where=where) or "")
     if kind == "image":
         return _image(block, where)
     if kind == "tool_use":
@@ -101,8 +104,8 @@ def _block(block: object, where: str, notes: _Notes) -> Part | None:
         if not isinstance(tool_input, dict):
             raise invalid(f"Field '{where}.input' must be an object.")
         return ToolCall(
-            id=fields.get_text(block, "id", required=True) or "",
-            name=fields.get_text(block, "name", required=True) or "",
+            id=fields.get_text(block, "id", required=True, where=where) or "",
+            name=fields.get_text(block, "name", required=True, where=where) or "",
             arguments=json.dumps(tool_input, separators=(",", ":")),
         )
     if kind == "tool_result":
@@ -119,7 +122,8 @@ def _block(block: object, where: str, notes: _Notes) -> Part | None:
         )
     if kind == "redacted_thinking":
         return Reasoning(
-            encrypted=fields.get_text(block, "data", required=True), provider="anthropic"
+            encrypted=fields.get_text(block, "data", required=True, where=where),
+            provider="anthropic",
         )
     if not isinstance(kind, str):
         raise invalid(f"Field '{where}.type' is required.")
@@ -135,8 +139,9 @@ def _content(value: object, where: str, notes: _Notes) -> tuple[str, tuple[Part,
             f"Field '{where}' must be a string or an array of content blocks, "
             f"not {fields.json_type(value)}."
         )
-    found = (_block(b, f"{where}[{i}]", notes) for i, b in enumerate(value))
-    parts = tuple(p for p in found if p is not None)
+    kept = [(i, _block(b, f"{where}[{i}]", notes)) for i, b in enumerate(value)]
+    parts = tuple(p for _, p in kept if p is not None)
+    notes.blocks.append([i for i, p in kept if p is not None])
     plain = all(isinstance(p, TextPart) for p in parts)
     return text_of(parts), (() if plain else parts)
 
@@ -158,6 +163,8 @@ def _messages(data: dict[str, Any], notes: _Notes) -> tuple[Message, ...]:
         if item.get("content") is None:
             raise invalid(f"Field '{where}.content' is required.")
         text, parts = _content(item["content"], f"{where}.content", notes)
+        if isinstance(item["content"], str):
+            notes.blocks.append([])
         if role == "system":
             messages.append(Message("system", text))
         else:
@@ -190,7 +197,7 @@ def _tools(
             raise invalid(f"Field '{where}.input_schema' must be a JSON schema object.")
         tools.append(
             ToolSpec(
-                name=fields.get_text(tool, "name", required=True) or "",
+                name=fields.get_text(tool, "name", required=True, where=where) or "",
                 description=fields.get_text(tool, "description") or "",
                 parameters=schema,
             )
@@ -207,7 +214,7 @@ def _tool_choice(data: dict[str, Any], tools: tuple[ToolSpec, ...]) -> ToolChoic
     modes = {"auto": "auto", "any": "required", "none": "none", "tool": "tool"}
     if kind not in modes:
         raise invalid("Field 'tool_choice.type' must be 'auto', 'any', 'tool' or 'none'.")
-    name = fields.get_text(choice, "name", required=kind == "tool")
+    name = fields.get_text(choice, "name", required=kind == "tool", where="tool_choice")
     if name is not None and name not in {t.name for t in tools}:
         raise invalid(f"Field 'tool_choice.name': no tool {name[:60]!r} is declared in 'tools'.")
     disable = choice.get("disable_parallel_tool_use")
@@ -250,7 +257,13 @@ def parse_request(data: dict[str, Any]) -> ParsedCall:
             data["system"], "system", parts="content blocks", notes=notes.dropped
         )
     tools, hosted = _tools(data, notes)
-    check_tool_flow(messages, lambda i: f"messages[{i}].content", tools)
+
+    def where(message: int, part: int) -> str:
+        kept = notes.blocks[message] if message < len(notes.blocks) else []
+        block = kept[part] if part < len(kept) else part
+        return f"messages[{message}].content[{block}]"
+
+    check_tool_flow(messages, where, tools)
     output = fields.get_object(data, "output_config")
     response_format = None
     if output is not None and isinstance(output.get("format"), dict):

@@ -46,22 +46,24 @@ def check_tools(tools: Sequence[ToolSpec], where: str = "tools") -> None:
 
 def check_tool_flow(
     messages: Sequence[Message],
-    where: Callable[[int], str],
+    where: Callable[[int, int], str],
     tools: Sequence[ToolSpec] = (),
 ) -> None:
-    """Tool calls and results pair up: ids unique, each result after its call."""
+    """Tool calls and results pair up: ids unique, each result after its call.
+    ``where(message, part)`` is the field a neutral part came from."""
     seen: set[str] = set()
     open_calls: set[str] = set()
     for index, message in enumerate(messages):
-        for part in message.parts:
+        for number, part in enumerate(message.parts):
+            spot = where(index, number)
             if isinstance(part, ToolCall):
                 if message.role != "assistant":
-                    raise invalid(f"Field '{where(index)}': only the assistant calls tools.")
+                    raise invalid(f"Field '{spot}': only the assistant calls tools.")
                 if not part.id:
-                    raise invalid(f"Field '{where(index)}': a tool call needs an id.")
+                    raise invalid(f"Field '{spot}': a tool call needs an id.")
                 if part.id in seen:
                     raise invalid(
-                        f"Field '{where(index)}': the tool call id {part.id[:80]!r} is used "
+                        f"Field '{spot}': the tool call id {part.id[:80]!r} is used "
                         "twice; every call needs its own id."
                     )
                 seen.add(part.id)
@@ -69,7 +71,7 @@ def check_tool_flow(
             elif isinstance(part, ToolResult):
                 if part.call_id not in open_calls:
                     raise invalid(
-                        f"Field '{where(index)}': the tool result for {part.call_id[:80]!r} "
+                        f"Field '{spot}': the tool result for {part.call_id[:80]!r} "
                         "answers no tool call made before it; send the assistant turn "
                         "holding that call first."
                     )
@@ -77,7 +79,7 @@ def check_tool_flow(
                 size = len(part.content.encode("utf-8"))
                 if size > MAX_TOOL_RESULT_BYTES:
                     raise invalid(
-                        f"Field '{where(index)}': a tool result of {size} bytes is larger "
+                        f"Field '{spot}': a tool result of {size} bytes is larger "
                         f"than {MAX_TOOL_RESULT_BYTES}; cut the tool's output.",
                         "tool_result_too_large",
                     )

@@ -65,13 +65,18 @@ def text(value: object, name: str) -> str:
     return value
 
 
-def get_text(data: Mapping[str, Any], name: str, *, required: bool = False) -> str | None:
+def get_text(
+    data: Mapping[str, Any], name: str, *, required: bool = False, where: str | None = None
+) -> str | None:
+    """``data[name]`` as text; ``where`` is the path of ``data`` in the body, so an error
+    names the field in full (``tools[2].name``)."""
+    shown = f"{where}.{name}" if where else name
     value = data.get(name)
     if value is None:
         if required:
-            raise invalid(f"Field '{name}' is required.")
+            raise invalid(f"Field '{shown}' is required.")
         return None
-    return text(value, name)
+    return text(value, shown)
 
 
 def get_int(

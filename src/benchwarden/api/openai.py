@@ -15,6 +15,7 @@ from typing import Any
 from benchwarden.api import openai_request
 from benchwarden.api.errors import ApiError, error_body
 from benchwarden.api.wire import ParsedCall, new_id, sse
+from benchwarden.models.content import ToolCall
 from benchwarden.models.types import (
     Choice,
     FinishReason,
@@ -57,15 +58,22 @@ def _message(choice: Choice) -> dict[str, Any]:
         "refusal": None,
     }
     if choice.tool_calls:
-        message["tool_calls"] = [
-            {
-                "id": call.id,
-                "type": "function",
-                "function": {"name": call.name, "arguments": call.arguments},
-            }
-            for call in choice.tool_calls
-        ]
+        message["tool_calls"] = [_tool_call(call) for call in choice.tool_calls]
     return message
+
+
+def _tool_call(call: ToolCall) -> dict[str, Any]:
+    if call.kind == "custom":
+        return {
+            "id": call.id,
+            "type": "custom",
+            "custom": {"name": call.name, "input": call.arguments},
+        }
+    return {
+        "id": call.id,
+        "type": "function",
+        "function": {"name": call.name, "arguments": call.arguments},
+    }
 
 
 def response_body(call: ParsedCall, result: GenerateResult) -> dict[str, Any]:
@@ -106,6 +114,9 @@ class OpenAIStream:
         self.created = int(time.time())
         self.model = call.model
         self.include_usage = call.include_usage
+        # The backend's index of each call (an Anthropic block index) -> 0, 1, 2...
+        self._calls: dict[int, int] = {}
+        self._kinds: dict[int, str] = {}
 
     def _chunk(self, delta: dict[str, Any], finish: str | None) -> dict[str, Any]:
         chunk: dict[str, Any] = {
@@ -134,11 +145,14 @@ class OpenAIStream:
             out += self.text(delta.text)
         call = delta.tool_call
         if call is not None:
-            piece: dict[str, Any] = {"index": call.index, "function": {"arguments": call.arguments}}
+            index = self._calls.setdefault(call.index, len(self._calls))
+            kind = self._kinds.setdefault(index, call.kind)
+            body = {"input": call.arguments} if kind == "custom" else {"arguments": call.arguments}
+            piece: dict[str, Any] = {"index": index, kind: body}
             if call.id is not None or call.name is not None:
                 piece["id"] = call.id or new_id("call_")
-                piece["type"] = "function"
-                piece["function"]["name"] = call.name or ""
+                piece["type"] = kind
+                body["name"] = call.name or ""
             out += sse(self._chunk({"tool_calls": [piece]}, None))
         return out
 

@@ -49,10 +49,12 @@ def _parts(value: object, where: str) -> tuple[str, tuple[Part, ...]]:
             raise invalid(f"Field '{spot}' must be an object.")
         kind = part.get("type")
         if kind == "text":
-            parts.append(TextPart(fields.get_text(part, "text", required=True) or ""))
+            parts.append(TextPart(fields.get_text(part, "text", required=True, where=spot) or ""))
         elif kind == "image_url":
             image = fields.get_object(part, "image_url")
-            url = fields.get_text(image or {}, "url", required=True) or ""
+            url = (
+                fields.get_text(image or {}, "url", required=True, where=f"{spot}.image_url") or ""
+            )
             parts.append(_image(url))
         else:
             raise invalid(f"Field '{spot}.type' must be 'text' or 'image_url'.", "unsupported")
@@ -78,21 +80,37 @@ def _tool_calls(item: dict[str, Any], where: str) -> list[ToolCall]:
         spot = f"{where}.tool_calls[{j}]"
         if not isinstance(call, dict):
             raise invalid(f"Field '{spot}' must be an object.")
+        if call.get("type") == "custom":
+            custom = fields.get_object(call, "custom") or {}
+            calls.append(
+                ToolCall(
+                    id=fields.get_text(call, "id", required=True, where=spot) or "",
+                    name=fields.get_text(custom, "name", required=True, where=f"{spot}.custom")
+                    or "",
+                    arguments=fields.get_text(custom, "input") or "",
+                    kind="custom",
+                )
+            )
+            continue
         function = fields.get_object(call, "function")
         if function is None:
             raise invalid(f"Field '{spot}.function' is required.")
         calls.append(
             ToolCall(
-                id=fields.get_text(call, "id", required=True) or "",
-                name=fields.get_text(function, "name", required=True) or "",
+                id=fields.get_text(call, "id", required=True, where=spot) or "",
+                name=fields.get_text(function, "name", required=True, where=f"{spot}.function")
+                or "",
                 arguments=fields.get_text(function, "arguments") or "{}",
             )
         )
     return calls
 
 
-def _messages(data: dict[str, Any]) -> tuple[str | None, tuple[Message, ...], list[int]]:
-    """(system, messages, the request index each neutral message came from)."""
+Places = dict[tuple[int, int], str]
+
+
+def _messages(data: dict[str, Any]) -> tuple[str | None, tuple[Message, ...], Places]:
+    """(system, messages, the field each tool call and result came from)."""
     raw = data.get("messages")
     if raw is None:
         raise invalid("Field 'messages' is required.")
@@ -101,6 +119,7 @@ def _messages(data: dict[str, Any]) -> tuple[str | None, tuple[Message, ...], li
     system_parts: list[str] = []
     messages: list[Message] = []
     origin: list[int] = []
+    places: Places = {}
     for i, item in enumerate(raw):
         where = f"messages[{i}]"
         if not isinstance(item, dict):
@@ -111,13 +130,15 @@ def _messages(data: dict[str, Any]) -> tuple[str | None, tuple[Message, ...], li
                 raise invalid(f"Field '{where}.role': use 'tool' messages.", "unsupported")
             raise invalid(f"Field '{where}.role' must be one of {', '.join(_ROLES)}.")
         if role == "tool":
-            call_id = fields.get_text(item, "tool_call_id", required=True) or ""
+            call_id = fields.get_text(item, "tool_call_id", required=True, where=where) or ""
             text, _ = _parts(item.get("content") or "", f"{where}.content")
             result = ToolResult(call_id, text)
             if messages and messages[-1].role == "user" and origin[-1] == -1:
                 last = messages[-1]
+                places[(len(messages) - 1, len(last.parts))] = where
                 messages[-1] = Message("user", last.content, (*last.parts, result))
             else:
+                places[(len(messages), 0)] = where
                 messages.append(Message("user", "", (result,)))
                 origin.append(-1)
             continue
@@ -134,12 +155,15 @@ def _messages(data: dict[str, Any]) -> tuple[str | None, tuple[Message, ...], li
                 system_parts.append(text)
             continue
         if calls:
-            parts = (*(parts or ((TextPart(text),) if text else ())), *calls)
+            before = parts or ((TextPart(text),) if text else ())
+            for k in range(len(calls)):
+                places[(len(messages), len(before) + k)] = f"{where}.tool_calls[{k}]"
+            parts = (*before, *calls)
         messages.append(Message("user" if role == "user" else "assistant", text, parts))
         origin.append(i)
     if not messages:
         raise invalid("Field 'messages' needs at least one user or assistant message.")
-    return ("\n\n".join(system_parts) if system_parts else None), tuple(messages), origin
+    return ("\n\n".join(system_parts) if system_parts else None), tuple(messages), places
 
 
 def _tools(data: dict[str, Any]) -> tuple[tuple[ToolSpec, ...], list[tuple[int, str]]]:
@@ -154,6 +178,20 @@ def _tools(data: dict[str, Any]) -> tuple[tuple[ToolSpec, ...], list[tuple[int, 
         where = f"tools[{i}]"
         if not isinstance(tool, dict):
             raise invalid(f"Field '{where}' must be an object.")
+        if tool.get("type") == "custom":  # free-text input, with an optional grammar
+            custom = fields.get_object(tool, "custom")
+            if custom is None:
+                raise invalid(f"Field '{where}.custom' is required.")
+            tools.append(
+                ToolSpec(
+                    name=fields.get_text(custom, "name", required=True, where=f"{where}.custom")
+                    or "",
+                    description=fields.get_text(custom, "description") or "",
+                    kind="custom",
+                    grammar=fields.get_object(custom, "format"),
+                )
+            )
+            continue
         if tool.get("type") != "function":
             hosted.append((i, str(tool.get("type"))[:60]))
             continue
@@ -166,7 +204,8 @@ def _tools(data: dict[str, Any]) -> tuple[tuple[ToolSpec, ...], list[tuple[int, 
         strict = function.get("strict")
         tools.append(
             ToolSpec(
-                name=fields.get_text(function, "name", required=True) or "",
+                name=fields.get_text(function, "name", required=True, where=f"{where}.function")
+                or "",
                 description=fields.get_text(function, "description") or "",
                 parameters=parameters,
                 strict=strict if isinstance(strict, bool) else None,
@@ -186,7 +225,12 @@ def _tool_choice(data: dict[str, Any], tools: tuple[ToolSpec, ...]) -> ToolChoic
     if value in ("auto", "none", "required"):
         return ToolChoice(mode=value, parallel=parallel)
     if isinstance(value, dict) and value.get("type") == "function":
-        name = fields.get_text(value.get("function") or {}, "name", required=True) or ""
+        name = (
+            fields.get_text(
+                value.get("function") or {}, "name", required=True, where="tool_choice.function"
+            )
+            or ""
+        )
         if name not in {t.name for t in tools}:
             raise invalid(f"Field 'tool_choice': no tool {name[:60]!r} is declared in 'tools'.")
         return ToolChoice(mode="tool", name=name, parallel=parallel)
@@ -220,13 +264,10 @@ def parse_request(data: dict[str, Any]) -> ParsedCall:
     model = fields.get_text(data, "model", required=True) or ""
     if not model:
         raise invalid("Field 'model' must not be empty.")
-    system, messages, origin = _messages(data)
+    system, messages, places = _messages(data)
     tools, hosted = _tools(data)
 
-    def where(index: int) -> str:
-        return f"messages[{origin[index]}]" if origin[index] >= 0 else "messages (tool)"
-
-    check_tool_flow(messages, where, tools)
+    check_tool_flow(messages, lambda i, j: places.get((i, j), f"messages ({i})"), tools)
     max_tokens = fields.get_int(data, "max_completion_tokens", low=1, high=fields.MAX_TOKENS_CAP)
     if max_tokens is None:
         max_tokens = fields.get_int(data, "max_tokens", low=1, high=fields.MAX_TOKENS_CAP)
@@ -266,4 +307,5 @@ def parse_request(data: dict[str, Any]) -> ParsedCall:
         raw=data,
         untranslatable=tuple(untranslatable),
         hosted_tools=tuple(hosted),
+        places=places,
     )

@@ -49,7 +49,7 @@ def _content(value: object, where: str) -> tuple[str, tuple[Part, ...]]:
             raise invalid(f"Field '{spot}' must be an object.")
         kind = part.get("type")
         if kind in _TEXT_PARTS:
-            parts.append(TextPart(fields.get_text(part, "text", required=True) or ""))
+            parts.append(TextPart(fields.get_text(part, "text", required=True, where=spot) or ""))
         elif kind == "input_image":
             url = fields.get_text(part, "image_url")
             if url is None:
@@ -77,6 +77,7 @@ class _Conversation:
         self.system: list[str] = []
         self.messages: list[Message] = []
         self.origin: list[int] = []
+        self.places: dict[tuple[int, int], str] = {}  # tool parts -> their input item
         self.untranslatable: list[str] = []
 
     def add(self, role: str, text: str, parts: tuple[Part, ...], index: int) -> None:
@@ -95,8 +96,10 @@ class _Conversation:
         if self.messages and self.messages[-1].role == role:
             last = self.messages[-1]
             own = last.parts or ((TextPart(last.content),) if last.content else ())
+            self.places[(len(self.messages) - 1, len(own))] = f"input[{index}]"
             self.messages[-1] = Message(last.role, last.content, (*own, part))
         else:
+            self.places[(len(self.messages), 0)] = f"input[{index}]"
             text = part.text if isinstance(part, TextPart) else ""
             self.messages.append(Message("user" if role == "user" else "assistant", text, (part,)))
             self.origin.append(index)
@@ -115,8 +118,8 @@ class _Conversation:
         elif kind in ("function_call", "custom_tool_call"):
             custom = kind == "custom_tool_call"
             call = ToolCall(
-                id=fields.get_text(item, "call_id", required=True) or "",
-                name=fields.get_text(item, "name", required=True) or "",
+                id=fields.get_text(item, "call_id", required=True, where=where) or "",
+                name=fields.get_text(item, "name", required=True, where=where) or "",
                 arguments=(
                     fields.get_text(item, "input") or ""
                     if custom
@@ -126,7 +129,7 @@ class _Conversation:
             )
             self.attach("assistant", call, i)
         elif kind in ("function_call_output", "custom_tool_call_output"):
-            call_id = fields.get_text(item, "call_id", required=True) or ""
+            call_id = fields.get_text(item, "call_id", required=True, where=where) or ""
             output = _output_text(item.get("output", ""), f"{where}.output")
             self.attach("user", ToolResult(call_id, output), i)
         elif kind == "reasoning":
@@ -160,9 +163,16 @@ def _tools(data: dict[str, Any]) -> tuple[tuple[ToolSpec, ...], list[tuple[int, 
         if not isinstance(tool, dict):
             raise invalid(f"Field '{where}' must be an object.")
         kind = tool.get("type")
-        name = fields.get_text(tool, "name") if kind in ("function", "custom") else None
+        custom_or_function = kind in ("function", "custom")
+        name = (
+            fields.get_text(tool, "name", required=True, where=where)
+            if custom_or_function
+            else None
+        )
         if kind == "function":
-            parameters = tool.get("parameters") or {"type": "object", "properties": {}}
+            parameters = tool.get("parameters")
+            if parameters is None:
+                parameters = {"type": "object", "properties": {}}
             if not isinstance(parameters, dict):
                 raise invalid(f"Field '{where}.parameters' must be a JSON schema object.")
             strict = tool.get("strict")
@@ -200,7 +210,7 @@ def _tool_choice(data: dict[str, Any], tools: tuple[ToolSpec, ...]) -> ToolChoic
     if value in ("auto", "none", "required"):
         return ToolChoice(mode=value, parallel=parallel)
     if isinstance(value, dict) and value.get("type") in ("function", "custom"):
-        name = fields.get_text(value, "name", required=True) or ""
+        name = fields.get_text(value, "name", required=True, where="tool_choice") or ""
         if name not in {t.name for t in tools}:
             raise invalid(f"Field 'tool_choice.name': no tool {name[:60]!r} is declared.")
         return ToolChoice(mode="tool", name=name, parallel=parallel)
@@ -252,7 +262,8 @@ def parse_request(data: dict[str, Any]) -> ParsedCall:
     origin = conversation.origin
     messages = tuple(conversation.messages)
     tools, hosted = _tools(data)
-    check_tool_flow(messages, lambda i: f"input[{origin[i]}]", tools)
+    places = conversation.places
+    check_tool_flow(messages, lambda i, j: places.get((i, j), f"input[{origin[i]}]"), tools)
     reasoning_raw = fields.get_object(data, "reasoning")
     reasoning = None
     if reasoning_raw is not None:
@@ -285,4 +296,5 @@ def parse_request(data: dict[str, Any]) -> ParsedCall:
         raw=data,
         untranslatable=tuple(untranslatable),
         hosted_tools=tuple(hosted),
+        places=places,
     )

@@ -43,6 +43,8 @@ class ParsedCall:
     # Hints that a backend of another API does without (``cache_control``...): named
     # in the audit detail when the call is translated.
     dropped: tuple[str, ...] = ()
+    # (message, part) of a neutral tool call or result -> the field it came from.
+    places: dict[tuple[int, int], str] = field(default_factory=dict)
 
 
 class StreamEncoder(Protocol):

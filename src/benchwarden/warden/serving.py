@@ -22,6 +22,7 @@ from benchwarden.api.errors import ApiError, Dialect, invalid
 from benchwarden.api.fields import parse_json_object
 from benchwarden.api.observe import Api
 from benchwarden.api.wire import ParsedCall, Wire
+from benchwarden.models.content import ToolCall
 from benchwarden.models.errors import ModelError
 from benchwarden.models.protocol import ModelClient
 from benchwarden.models.types import Usage
@@ -83,8 +84,30 @@ def plan_call(call: ParsedCall, api: Api, backends: Backends) -> Plan:
             f"of {call.model!r}; leave it out.",
             "unsupported",
         )
+    if not relayed and backends.specs[call.model].provider == "anthropic":
+        _check_object_arguments(call)
     dropped = not relayed or route.hosted_tools == "drop"
     return Plan(relayed=relayed, removed=hosted if dropped else ())
+
+
+def _check_object_arguments(call: ParsedCall) -> None:
+    """Anthropic takes a tool call's input as a JSON object only; OpenAI's APIs carry
+    the model's text as it was. A past call that is not an object cannot go there."""
+    for index, message in enumerate(call.request.messages):
+        for number, part in enumerate(message.parts):
+            if not isinstance(part, ToolCall) or part.kind != "function":
+                continue
+            try:
+                value = part.parsed()
+            except ValueError:
+                value = None
+            if not isinstance(value, dict):
+                place = call.places.get((index, number), f"messages ({index})")
+                suffix = ".function.arguments" if ".tool_calls[" in place else ".arguments"
+                raise invalid(
+                    f"Field '{place}{suffix}' must be a JSON object to reach "
+                    f"{call.model!r} (its backend takes tool inputs as objects).",
+                )
 
 
 async def serve_call(
