@@ -73,3 +73,72 @@ def test_gemma_base_model_by_completion_through_warden(served: tuple[str, str]) 
     )
     assert "return" in reply.choices[0].text
     assert reply.usage is not None and 0 < reply.usage.completion_tokens <= 8
+
+
+WEATHER = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "Get the current weather in a city.",
+        "parameters": {
+            "type": "object",
+            "properties": {"city": {"type": "string"}},
+            "required": ["city"],
+        },
+    },
+}
+
+
+def test_smollm2_calls_a_declared_tool_through_warden(served: tuple[str, str]) -> None:
+    """Grammar-constrained decoding: the call is valid for the tool's schema, through
+    both APIs, and the tool-result turn comes back as text."""
+    import json
+
+    url, key = served
+    client = openai.OpenAI(base_url=f"{url}/v1", api_key=key, max_retries=0)
+    question = [{"role": "user", "content": "What is the weather in Paris?"}]
+    reply = client.chat.completions.create(
+        model=SMOL,
+        messages=question,
+        tools=[WEATHER],
+        tool_choice="required",
+        max_tokens=40,
+        temperature=0,
+    )
+    choice = reply.choices[0]
+    assert choice.finish_reason == "tool_calls" and choice.message.tool_calls
+    call = choice.message.tool_calls[0]
+    assert call.type == "function" and call.function.name == "get_weather"
+    arguments = json.loads(call.function.arguments)
+    assert set(arguments) == {"city"} and isinstance(arguments["city"], str)
+
+    answer = client.chat.completions.create(
+        model=SMOL,
+        messages=[
+            *question,
+            {"role": "assistant", "content": None, "tool_calls": [call.model_dump()]},
+            {"role": "tool", "tool_call_id": call.id, "content": "Sunny, 21 C"},
+        ],
+        tools=[WEATHER],
+        max_tokens=24,
+        temperature=0,
+    )
+    assert answer.choices[0].finish_reason != "tool_calls"
+    assert answer.choices[0].message.content
+
+    tool = {
+        "name": "get_weather",
+        "description": "Get the current weather in a city.",
+        "input_schema": WEATHER["function"]["parameters"],  # type: ignore[index]
+    }
+    message = anthropic.Anthropic(base_url=url, api_key=key, max_retries=0).messages.create(
+        model=SMOL,
+        max_tokens=40,
+        messages=question,  # type: ignore[arg-type]
+        tools=[tool],  # type: ignore[list-item]
+        tool_choice={"type": "any"},
+    )
+    assert message.stop_reason == "tool_use"
+    used = [b for b in message.content if b.type == "tool_use"]
+    assert used and used[0].name == "get_weather" and isinstance(used[0].input, dict)
+    assert set(used[0].input) == {"city"}

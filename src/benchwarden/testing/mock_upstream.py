@@ -119,9 +119,12 @@ class MockUpstream:
         keep_bodies: bool = True,
         responder: Callable[[dict[str, Any]], str] | None = None,
         shape: Callable[[dict[str, Any]], Shaped] | None = None,
+        stream_gap_s: float = 0.0,
     ) -> None:
-        # ``responder`` computes each reply from the request body (a scripted judge).
+        # ``responder`` computes each reply from the request body (a scripted judge);
+        # ``stream_gap_s`` spaces a stream's events (a slow model, mid-stream revocation).
         self.responder = responder
+        self.stream_gap_s = stream_gap_s
         self.reply = reply
         self.echo = echo
         self.latency_s = latency_s
@@ -324,6 +327,8 @@ class MockUpstream:
             data = event.encode()
             writer.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
             await writer.drain()
+            if self.stream_gap_s:
+                await asyncio.sleep(self.stream_gap_s)
         writer.write(b"0\r\n\r\n")
         await writer.drain()
 
@@ -343,8 +348,17 @@ class ThreadedMockUpstream:
 
     def __exit__(self, *_exc: object) -> None:
         asyncio.run_coroutine_threadsafe(self.mock.stop(), self._loop).result(10)
+        asyncio.run_coroutine_threadsafe(_cancel_others(), self._loop).result(10)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(5)
+
+
+async def _cancel_others() -> None:
+    """End the answers still being written (a slow stream nobody reads any more)."""
+    others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    for task in others:
+        task.cancel()
+    await asyncio.gather(*others, return_exceptions=True)
 
 
 def main() -> None:
