@@ -136,8 +136,13 @@ def _manifest_rows() -> list[list[str]]:
     return rows
 
 
+# Listed in MANIFEST.md, not yet read by a loader (the agentic suite's exercises, issue
+# 11): named here so that any other new file in the manifest still fails this test.
+NOT_YET_LOADED = {"polyglot-benchmark-7e0611e.tar.gz"}
+
+
 def test_data_files_match_the_manifest() -> None:
-    rows = _manifest_rows()
+    rows = [row for row in _manifest_rows() if row[0] not in NOT_YET_LOADED]
     assert len(rows) == 12
     assert set(DATA_FILES) == {row[0] for row in rows}
     for name, repo, commit, source_path, license_, _, size, sha256 in rows:
