@@ -240,22 +240,33 @@ def _tool_choice(data: dict[str, Any], tools: tuple[ToolSpec, ...]) -> ToolChoic
     )
 
 
-def _response_format(data: dict[str, Any]) -> dict[str, Any] | None:
-    value = fields.get_object(data, "response_format")
-    if value is None or value.get("type", "text") == "text":
+def output_format(kind: object, spec: dict[str, Any] | None, where: str) -> dict[str, Any] | None:
+    """A JSON output format (``json_object`` or ``json_schema`` with ``spec`` holding
+    name, schema, strict), shared by Chat's ``response_format`` and Responses'
+    ``text.format``; None for plain text."""
+    if kind in (None, "text"):
         return None
-    if value.get("type") == "json_object":
+    if kind == "json_object":
         return {"name": "json", "schema": {"type": "object"}, "strict": False}
-    if value.get("type") == "json_schema":
-        spec = fields.get_object(value, "json_schema")
-        if spec is None or not isinstance(spec.get("schema", {}), dict):
-            raise invalid("Field 'response_format.json_schema.schema' must be a JSON schema.")
+    if kind == "json_schema":
+        schema = (spec or {}).get("schema", {})
+        if spec is None or not isinstance(schema, dict):
+            raise invalid(f"Field '{where}.schema' must be a JSON schema object.")
         return {
             "name": str(spec.get("name", "output")),
-            "schema": spec.get("schema", {}),
+            "schema": schema,
             "strict": bool(spec.get("strict", False)),
         }
-    raise invalid("Field 'response_format.type' must be 'text', 'json_object' or 'json_schema'.")
+    raise invalid(f"Field '{where}.type' must be 'text', 'json_object' or 'json_schema'.")
+
+
+def _response_format(data: dict[str, Any]) -> dict[str, Any] | None:
+    value = fields.get_object(data, "response_format") or {}
+    spec = fields.get_object(value, "json_schema")
+    kind = value.get("type", "text" if not value else None)
+    if kind == "json_schema":
+        return output_format(kind, spec, "response_format.json_schema")
+    return output_format(kind, spec, "response_format")
 
 
 def parse_request(data: dict[str, Any]) -> ParsedCall:

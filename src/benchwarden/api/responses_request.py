@@ -16,7 +16,7 @@ from typing import Any
 from benchwarden.api import fields, opaque
 from benchwarden.api.conversation import check_tool_flow, check_tools
 from benchwarden.api.errors import invalid
-from benchwarden.api.openai_request import EFFORTS, _image
+from benchwarden.api.openai_request import EFFORTS, _image, output_format
 from benchwarden.api.wire import ParsedCall
 from benchwarden.models.content import (
     Part,
@@ -221,21 +221,8 @@ def _tool_choice(data: dict[str, Any], tools: tuple[ToolSpec, ...]) -> ToolChoic
 
 def _response_format(data: dict[str, Any]) -> dict[str, Any] | None:
     text = fields.get_object(data, "text")
-    fmt = fields.get_object(text or {}, "format")
-    if fmt is None or fmt.get("type", "text") == "text":
-        return None
-    if fmt.get("type") == "json_object":
-        return {"name": "json", "schema": {"type": "object"}, "strict": False}
-    if fmt.get("type") == "json_schema":
-        schema = fmt.get("schema", {})
-        if not isinstance(schema, dict):
-            raise invalid("Field 'text.format.schema' must be a JSON schema object.")
-        return {
-            "name": str(fmt.get("name", "output")),
-            "schema": schema,
-            "strict": bool(fmt.get("strict")),
-        }
-    raise invalid("Field 'text.format.type' must be 'text', 'json_object' or 'json_schema'.")
+    fmt = fields.get_object(text or {}, "format") or {}
+    return output_format(fmt.get("type", "text"), fmt, "text.format")
 
 
 def parse_request(data: dict[str, Any]) -> ParsedCall:

@@ -76,14 +76,19 @@ class HttpTransportBase:
         return headers
 
     async def _post_json(
-        self, path: str, payload: dict[str, Any], timeout_s: float, purpose: str | None
+        self,
+        path: str,
+        payload: dict[str, Any],
+        timeout_s: float,
+        purpose: str | None,
+        extra: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
         timeout = aiohttp.ClientTimeout(total=timeout_s, sock_connect=CONNECT_TIMEOUT_S)
         try:
             async with self._http().post(
                 self.endpoint + path,
                 data=json.dumps(payload),
-                headers=self._request_headers(purpose),
+                headers={**self._request_headers(purpose), **(extra or {})},
                 timeout=timeout,
             ) as response:
                 body = await response.read()
@@ -109,7 +114,12 @@ class HttpTransportBase:
 
     @asynccontextmanager
     async def _open_stream(
-        self, path: str, payload: dict[str, Any], timeout_s: float, purpose: str | None
+        self,
+        path: str,
+        payload: dict[str, Any],
+        timeout_s: float,
+        purpose: str | None,
+        extra: Mapping[str, str] | None = None,
     ) -> AsyncIterator[AsyncIterator[str]]:
         """The response's lines (without line endings); a stall of ``timeout_s`` between
         reads is a timeout, a cut connection an UpstreamError."""
@@ -120,7 +130,7 @@ class HttpTransportBase:
             response = await self._http().post(
                 self.endpoint + path,
                 data=json.dumps(payload),
-                headers=self._request_headers(purpose, stream=True),
+                headers={**self._request_headers(purpose, stream=True), **(extra or {})},
                 timeout=timeout,
             )
         except TimeoutError as exc:
