@@ -89,6 +89,11 @@ def test_a_relayed_messages_stream_ends_with_the_refusal(served: tuple[str, str,
             pass
     assert "revoked" in str(raised.value)
     assert time.monotonic() - started < 3
-    rows = tenancy.audit_tail(50)
-    ended = [r for r in rows if r.action == "messages.settle" and r.decision == "ended"]
+    deadline = time.monotonic() + 5  # the settle record is committed just after
+    while True:
+        rows = tenancy.audit_tail(50)
+        ended = [r for r in rows if r.action == "messages.settle" and r.decision == "ended"]
+        if ended or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
     assert ended and ended[-1].code == "key_revoked"
