@@ -114,6 +114,14 @@ def serve(
     monitor: Annotated[
         bool, typer.Option("--monitor/--no-monitor", help="Record usage for the monitor.")
     ] = True,
+    max_body_mb: Annotated[
+        float,
+        typer.Option(
+            "--max-body-mb",
+            min=0.001,
+            help="Largest request body accepted, in MB (agent sessions resend their history).",
+        ),
+    ] = 32.0,
 ) -> None:
     """Serve models under contract terms (OpenAI and Anthropic endpoints)."""
     from benchwarden.models.config import ConfigError
@@ -127,7 +135,7 @@ def serve(
     try:
         specs = load_backends(backends)
         served = Backends(specs, routes=load_routes(backends))
-        settings = WardenSettings(monitor=monitor)
+        settings = WardenSettings(monitor=monitor, max_body_bytes=int(max_body_mb * 1_000_000))
         app = create_app(db, served, settings=settings, fingerprints=fingerprints)
     except (ConfigError, StoreError, FingerprintError) as exc:
         fail(str(exc))
