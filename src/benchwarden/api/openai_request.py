@@ -10,6 +10,7 @@ audio are refused.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from benchwarden.api import fields
@@ -215,7 +216,15 @@ def _tools(data: dict[str, Any]) -> tuple[tuple[ToolSpec, ...], list[tuple[int, 
     return tuple(tools), hosted
 
 
-def _tool_choice(data: dict[str, Any], tools: tuple[ToolSpec, ...]) -> ToolChoice | None:
+def tool_choice(
+    data: dict[str, Any],
+    tools: tuple[ToolSpec, ...],
+    named: Callable[[dict[str, Any]], tuple[str, str] | None],
+    expected: str | None,
+) -> ToolChoice | None:
+    """``tool_choice`` and ``parallel_tool_calls`` of Chat and Responses. ``named``
+    gives (name, its field) of an object naming one tool, else None; an object that
+    names none is refused with ``expected``, or (None) left to the backend."""
     value = data.get("tool_choice")
     parallel = data.get("parallel_tool_calls")
     if parallel is not None and not isinstance(parallel, bool):
@@ -224,20 +233,26 @@ def _tool_choice(data: dict[str, Any], tools: tuple[ToolSpec, ...]) -> ToolChoic
         return ToolChoice(parallel=parallel) if parallel is not None else None
     if value in ("auto", "none", "required"):
         return ToolChoice(mode=value, parallel=parallel)
-    if isinstance(value, dict) and value.get("type") == "function":
-        name = (
-            fields.get_text(
-                value.get("function") or {}, "name", required=True, where="tool_choice.function"
-            )
-            or ""
-        )
-        if name not in {t.name for t in tools}:
-            raise invalid(f"Field 'tool_choice': no tool {name[:60]!r} is declared in 'tools'.")
-        return ToolChoice(mode="tool", name=name, parallel=parallel)
+    if isinstance(value, dict):
+        found = named(value)
+        if found is not None:
+            name, where = found
+            if name not in {t.name for t in tools}:
+                raise invalid(f"Field '{where}': no tool {name[:60]!r} is declared in 'tools'.")
+            return ToolChoice(mode="tool", name=name, parallel=parallel)
+        if expected is None:  # a hosted tool or allowed_tools: the backend decides
+            return ToolChoice(parallel=parallel)
     raise invalid(
-        "Field 'tool_choice' must be 'auto', 'none', 'required' or "
-        '{"type": "function", "function": {"name": ...}}.'
+        f"Field 'tool_choice' must be 'auto', 'none', 'required' or {expected or 'a tool object'}."
     )
+
+
+def _chat_named(value: dict[str, Any]) -> tuple[str, str] | None:
+    if value.get("type") != "function":
+        return None
+    where = "tool_choice.function"
+    name = fields.get_text(value.get("function") or {}, "name", required=True, where=where)
+    return name or "", f"{where}.name"
 
 
 def output_format(kind: object, spec: dict[str, Any] | None, where: str) -> dict[str, Any] | None:
@@ -306,7 +321,9 @@ def parse_request(data: dict[str, Any]) -> ParsedCall:
         seed=fields.get_int(data, "seed", low=-(2**63), high=2**63 - 1),
         n=n,
         tools=tools,
-        tool_choice=_tool_choice(data, tools),
+        tool_choice=tool_choice(
+            data, tools, _chat_named, '{"type": "function", "function": {"name": ...}}'
+        ),
         reasoning=ReasoningConfig(effort=effort) if effort else None,
         response_format=_response_format(data),
     )

@@ -16,7 +16,7 @@ from typing import Any
 from benchwarden.api import fields, opaque
 from benchwarden.api.conversation import check_tool_flow, check_tools
 from benchwarden.api.errors import invalid
-from benchwarden.api.openai_request import EFFORTS, _image, output_format
+from benchwarden.api.openai_request import EFFORTS, _image, output_format, tool_choice
 from benchwarden.api.wire import ParsedCall
 from benchwarden.models.content import (
     Part,
@@ -24,7 +24,6 @@ from benchwarden.models.content import (
     ReasoningConfig,
     TextPart,
     ToolCall,
-    ToolChoice,
     ToolResult,
     ToolSpec,
     text_of,
@@ -200,23 +199,11 @@ def _tools(data: dict[str, Any]) -> tuple[tuple[ToolSpec, ...], list[tuple[int, 
     return tuple(tools), hosted
 
 
-def _tool_choice(data: dict[str, Any], tools: tuple[ToolSpec, ...]) -> ToolChoice | None:
-    value = data.get("tool_choice")
-    parallel = data.get("parallel_tool_calls")
-    if parallel is not None and not isinstance(parallel, bool):
-        raise invalid("Field 'parallel_tool_calls' must be a boolean.")
-    if value is None:
-        return ToolChoice(parallel=parallel) if parallel is not None else None
-    if value in ("auto", "none", "required"):
-        return ToolChoice(mode=value, parallel=parallel)
-    if isinstance(value, dict) and value.get("type") in ("function", "custom"):
-        name = fields.get_text(value, "name", required=True, where="tool_choice") or ""
-        if name not in {t.name for t in tools}:
-            raise invalid(f"Field 'tool_choice.name': no tool {name[:60]!r} is declared.")
-        return ToolChoice(mode="tool", name=name, parallel=parallel)
-    if isinstance(value, dict):  # a hosted tool or allowed_tools: the backend decides
-        return ToolChoice(parallel=parallel)
-    raise invalid("Field 'tool_choice' must be 'auto', 'none', 'required' or a tool object.")
+def _named(value: dict[str, Any]) -> tuple[str, str] | None:
+    if value.get("type") not in ("function", "custom"):
+        return None
+    name = fields.get_text(value, "name", required=True, where="tool_choice") or ""
+    return name, "tool_choice.name"
 
 
 def _response_format(data: dict[str, Any]) -> dict[str, Any] | None:
@@ -272,7 +259,7 @@ def parse_request(data: dict[str, Any]) -> ParsedCall:
         temperature=fields.get_number(data, "temperature", low=0.0, high=2.0),
         top_p=fields.get_number(data, "top_p", low=0.0, high=1.0, low_open=True),
         tools=tools,
-        tool_choice=_tool_choice(data, tools),
+        tool_choice=tool_choice(data, tools, _named, None),
         reasoning=reasoning,
         response_format=_response_format(data),
     )

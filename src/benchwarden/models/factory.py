@@ -18,7 +18,7 @@ from benchwarden.models.responses_client import ResponsesTransport
 from benchwarden.paths import cache_dir
 
 
-def _api_key(spec: ModelSpec) -> str | None:
+def api_key(spec: ModelSpec) -> str | None:
     if not spec.api_key_env:
         return None
     key = os.environ.get(spec.api_key_env)
@@ -46,7 +46,7 @@ def open_transport(spec: ModelSpec, limiter: AdaptiveLimiter) -> Transport:
 
         return LocalTransport(spec)
     assert spec.base_url is not None
-    key = _api_key(spec)
+    key = api_key(spec)
     connections = max(spec.max_concurrency, 1)
     reasoning = reasoning_settings(spec)
     if spec.provider == "openai" and spec.api == "responses":

@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from benchwarden.models.config import ConfigError, ModelSpec, parse_model_options
-from benchwarden.models.factory import _api_key, open_client
+from benchwarden.models.factory import api_key, open_client
 from benchwarden.models.protocol import ModelClient
 from benchwarden.models.registry import EMBEDDED
 from benchwarden.models.relay import Relay
@@ -230,7 +230,7 @@ class Backends:
             spec = self.specs[name]
             assert spec.base_url is not None
             headers = dict(spec.headers)
-            key = _api_key(spec)
+            key = api_key(spec)
             if key and spec.provider == "anthropic":
                 headers["x-api-key"] = key
             elif key:
