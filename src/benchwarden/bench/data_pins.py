@@ -165,3 +165,48 @@ _ALL: tuple[DataFile, ...] = (
 
 DATA_FILES: dict[str, DataFile] = {f.name: f for f in _ALL}
 """Every pinned data file, by name (as listed in the shared data MANIFEST.md)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DataTree:
+    """A pinned tree of files shipped as one archive (the file ``archive`` in a mirror).
+
+    Upstream, the tree is a GitHub archive of ``commit`` whose bytes differ from the
+    mirror's copy (it adds a top-level folder), so a download is verified by
+    ``tree_sha256``: the sha256 of ``<sha256 of file>  <path>\n`` per file, paths
+    relative to the repository root, sorted bytewise (what ``sha256sum`` prints).
+    """
+
+    archive: DataFile
+    upstream_url: str
+    tree_sha256: str
+    files: int
+    max_download_bytes: int = 64 << 20
+
+    @property
+    def name(self) -> str:
+        return self.archive.name.removesuffix(".tar.gz")
+
+
+_POLYGLOT = ("Aider-AI/polyglot-benchmark", "7e0611e77b54e2dea774cdc0aa00cf9f7ed6144f")
+
+POLYGLOT = DataTree(
+    archive=DataFile(
+        name="polyglot-benchmark-7e0611e.tar.gz",
+        url=f"https://github.com/{_POLYGLOT[0]}/archive/{_POLYGLOT[1]}.tar.gz",
+        sha256="232c85b6dcae3f4d4b1b099d5128f750806024010362b006f8025013e0fb75b5",
+        size=6212986,
+        license="MIT (Exercism tracks)",
+        description=(
+            "Aider's polyglot benchmark: 225 Exercism exercises (cpp 26, go 39, java 47, "
+            "javascript 49, python 34, rust 30) with instructions, stubs, tests and a "
+            "reference solution each."
+        ),
+    ),
+    upstream_url=f"https://github.com/{_POLYGLOT[0]}/archive/{_POLYGLOT[1]}.tar.gz",
+    tree_sha256="8b9b21b20a24a42b06ac3e6ecb83be8d107ab51f616b394f3a2a30480c1a00c7",
+    files=2357,
+)
+
+DATA_TREES: dict[str, DataTree] = {POLYGLOT.archive.name: POLYGLOT}
+"""Pinned archives of file trees, by archive name (as listed in MANIFEST.md)."""
