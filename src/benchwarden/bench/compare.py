@@ -91,7 +91,7 @@ def per_item_scores(samples: Iterable[SampleRecord]) -> dict[tuple[str, str], di
 
 
 PASS_AT = (1, 5, 10)
-PARTS = ("base", "plus")
+PARTS = ("base", "plus", "try1")  # try1: agentic edit protocol, solved at the first try
 
 
 def verdict_stats(group: list[SampleRecord]) -> tuple[dict[str, float], dict[str, Interval]]:

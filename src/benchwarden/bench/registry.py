@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
+from benchwarden.bench.agentic.trajectory import AttemptLimits
 from benchwarden.bench.suite import Suite
 from benchwarden.bench.suites.coding import coding_suites
+from benchwarden.bench.suites.polyglot import NAME as POLYGLOT
+from benchwarden.bench.suites.polyglot import polyglot_suite
 from benchwarden.bench.suites.safety import OVER_REFUSAL, SAFETY
 from benchwarden.bench.suites.smoke import SMOKE
 from benchwarden.bench.suites.writing import WRITING
 
 BUILTIN: dict[str, Suite] = {
-    s.name: s for s in [SMOKE, *coding_suites(), SAFETY, OVER_REFUSAL, WRITING]
+    s.name: s for s in [SMOKE, *coding_suites(), SAFETY, OVER_REFUSAL, WRITING, polyglot_suite()]
 }
+AGENTIC = frozenset({POLYGLOT})
+"""Suites that take ``--agent`` and ``--language``."""
 SUITE_FILE_SUFFIXES = (".yaml", ".yml", ".toml")
 
 
@@ -20,8 +26,18 @@ class UnknownSuite(ValueError):
     pass
 
 
-def get_suite(name: str) -> Suite:
-    """A built-in suite by name, or a suite file (YAML/TOML) by path."""
+def get_suite(
+    name: str,
+    *,
+    agent: str | None = None,
+    languages: Sequence[str] = (),
+    max_steps: int | None = None,
+) -> Suite:
+    """A built-in suite by name, or a suite file (YAML/TOML) by path. Agentic suites
+    take the protocol (``edit`` by default), the languages to run and a step limit."""
+    if name == POLYGLOT:
+        limits = AttemptLimits() if max_steps is None else AttemptLimits(max_steps=max_steps)
+        return polyglot_suite(agent or "edit", languages, limits)
     if name in BUILTIN:
         return BUILTIN[name]
     if name.endswith(SUITE_FILE_SUFFIXES):

@@ -23,7 +23,7 @@ from typing import Protocol
 from benchwarden.bench.budget import Budget
 from benchwarden.bench.plan import Task
 from benchwarden.bench.prompting import SamplingOptions, build_request
-from benchwarden.bench.suite import Item, Suite
+from benchwarden.bench.suite import EpisodeContext, Item, Suite
 from benchwarden.bench.turns import followups, generate_turns
 from benchwarden.models.config import ModelSpec
 from benchwarden.models.errors import AccessDenied, ModelError, ModelUnavailable
@@ -219,6 +219,8 @@ class Runner:
             "params": params,
             "started_at": started,
         }
+        if suite.episode is not None:
+            return await self._episode(model, suite, item, task, base, clock)
         later = followups(item.metadata)
         turn_answers: list[str] = []
         try:
@@ -227,17 +229,7 @@ class Runner:
             else:
                 result = await client.generate(request)
         except ModelError as error:
-            if isinstance(error, AccessDenied | ModelUnavailable):
-                self.outcome.blocked.setdefault(model, str(error))
-            self.outcome.errors += 1
-            return SampleRecord(
-                status="error",
-                error_kind=error.kind,
-                error_message=str(error)[:1000],
-                latency_s=time.perf_counter() - clock,
-                finished_at=datetime.now(UTC),
-                **base,  # type: ignore[arg-type]
-            )
+            return self._error(model, error.kind, str(error), error, base, clock)
         cost = spec.cost(result.usage.input_tokens, result.usage.output_tokens)
         self.budget.charge(result.usage.total_tokens, cost)
         answer, redaction = stored_answer(result.text, item)
@@ -270,3 +262,78 @@ class Runner:
         record.score, record.passed = score.value, score.passed
         record.score_detail = stored_detail(score.detail, item)
         return record
+
+    def _error(
+        self,
+        model: str,
+        kind: str,
+        message: str,
+        error: Exception,
+        base: dict[str, object],
+        clock: float,
+    ) -> SampleRecord:
+        if isinstance(error, AccessDenied | ModelUnavailable):
+            self.outcome.blocked.setdefault(model, str(error))
+        self.outcome.errors += 1
+        return SampleRecord(
+            status="error",
+            error_kind=kind,
+            error_message=message[:1000],
+            latency_s=time.perf_counter() - clock,
+            finished_at=datetime.now(UTC),
+            **base,  # type: ignore[arg-type]
+        )
+
+    async def _episode(
+        self,
+        model: str,
+        suite: Suite,
+        item: Item,
+        task: Task,
+        base: dict[str, object],
+        clock: float,
+    ) -> SampleRecord:
+        """A multi-call unit of work (an agentic attempt), recorded only when it is over."""
+        assert suite.episode is not None
+        spec, client = self.specs[model], self.clients[model]
+        sampling = self.options.sampling
+        context = EpisodeContext(
+            mode=spec.mode,
+            purpose=self.options.purpose,
+            seed=task.seed,
+            epoch=task.epoch,
+            temperature=sampling.temperature,
+            top_p=sampling.top_p,
+            max_tokens=sampling.max_tokens,
+            price=lambda usage: spec.cost(usage.input_tokens, usage.output_tokens),
+        )
+        try:
+            outcome = await suite.episode(client, item, context)
+        except ModelError as error:
+            return self._error(model, error.kind, str(error), error, base, clock)
+        except Exception as exc:  # a harness fault must not stop the run; resume redoes it
+            message = f"{type(exc).__name__}: {exc}"
+            return self._error(model, "harness_error", message, exc, base, clock)
+        self.budget.charge(outcome.usage.total_tokens, outcome.cost)
+        answer, redaction = stored_answer(outcome.answer, item)
+        return SampleRecord(
+            status="ok",
+            answer=answer,
+            answer_sha256=hashlib.sha256(outcome.answer.encode()).hexdigest(),
+            input_tokens=outcome.usage.input_tokens,
+            output_tokens=outcome.usage.output_tokens,
+            latency_s=outcome.latency_s,
+            cost=outcome.cost,
+            finish_reason=outcome.finish_reason,
+            finished_at=datetime.now(UTC),
+            metadata={
+                **outcome.metadata,
+                **redaction,
+                "scorer": suite.scorer.name,
+                "suite_version": suite.version,
+            },
+            score=outcome.score.value,
+            passed=outcome.score.passed,
+            score_detail=stored_detail(outcome.score.detail, item),
+            **base,  # type: ignore[arg-type]
+        )

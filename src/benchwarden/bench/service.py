@@ -17,7 +17,7 @@ from typing import Any
 from benchwarden import __version__
 from benchwarden.bench.plan import plan_tasks, select_items
 from benchwarden.bench.prompting import SamplingOptions
-from benchwarden.bench.registry import get_suite
+from benchwarden.bench.registry import AGENTIC, get_suite
 from benchwarden.bench.runner import ProgressSink, Runner, RunOptions, RunOutcome
 from benchwarden.bench.suite import Item, Suite
 from benchwarden.models.config import ModelSpec
@@ -55,6 +55,10 @@ class RunRequest:
     # Writing suites: "auto" (pairwise with 2+ models, else single grades), "pairwise",
     # "single" or "both". Not part of the identity either.
     writing_mode: str = "auto"
+    # Agentic suites (polyglot): the protocol and the languages; None/() when unused.
+    agent: str | None = None
+    languages: Sequence[str] = ()
+    max_steps: int | None = None  # tool steps per attempt (default: the suite's)
 
     def identity(self) -> dict[str, Any]:
         """What must match for the same --run-id to be a resume of the same run."""
@@ -118,8 +122,17 @@ def prepare(store: Store, request: RunRequest, configured: dict[str, ModelSpec])
     check_purpose([*specs.values(), *judge_specs.values()], request.purpose)
     suites: dict[str, Suite] = {}
     items: dict[str, list[Item]] = {}
+    agentic = [name for name in request.suites if name in AGENTIC]
+    if (request.agent or request.languages) and not agentic:
+        raise RunRefused(
+            "--agent and --language apply to agentic suites only "
+            f"({', '.join(sorted(AGENTIC))}); add -s polyglot or leave them out"
+        )
     for name in request.suites:
-        suite = get_suite(name)  # raises with file, line and field for broken suite files
+        # raises with file, line and field for broken suite files
+        suite = get_suite(
+            name, agent=request.agent, languages=request.languages, max_steps=request.max_steps
+        )
         suites[suite.name] = suite
         items[suite.name] = select_items(
             list(suite.load()), request.limit, request.seed, suite.name
@@ -127,6 +140,10 @@ def prepare(store: Store, request: RunRequest, configured: dict[str, ModelSpec])
     run_id = request.run_id or new_run_id()
     existing = store.get_run(run_id)
     identity = {**request.identity(), "suites": list(suites)}
+    if agentic:  # the protocol and languages change what is measured
+        identity["agent"] = request.agent or "edit"
+        identity["languages"] = list(request.languages)
+        identity["max_steps"] = request.max_steps
     if existing is not None:
         stored = existing.settings.get("identity", {})
         diffs = [k for k in identity if stored.get(k) != identity[k]]

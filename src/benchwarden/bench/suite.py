@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from benchwarden.models.protocol import ModelClient
-from benchwarden.models.types import Message
+from benchwarden.models.types import Message, Mode, Usage
 
 # Given the run's judge clients (by name) and its purpose, the scorer that also asks
 # them (see Suite.judged).
@@ -56,6 +56,44 @@ class Scorer(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class EpisodeContext:
+    """What the runner passes to a multi-call unit of work (see :class:`Episode`)."""
+
+    mode: Mode
+    purpose: str
+    seed: int | None
+    epoch: int
+    temperature: float | None = None
+    top_p: float | None = None
+    max_tokens: int | None = None
+    price: Callable[[Usage], float] = lambda usage: 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class EpisodeOutcome:
+    """A finished episode: the answer kept (for agents, the final diff), its totals, its
+    score, and what to store beside it (the trajectory)."""
+
+    answer: str
+    usage: Usage
+    cost: float
+    latency_s: float
+    score: Score
+    finish_reason: str = "stop"
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+class Episode(Protocol):
+    """Suites whose unit of work is many model calls (an agent working on an exercise)
+    give one: the runner calls it instead of a single ``generate``. Infrastructure
+    failures propagate as ``ModelError``; the outcome is recorded only when it is over."""
+
+    async def __call__(
+        self, client: ModelClient, item: Item, context: EpisodeContext
+    ) -> EpisodeOutcome: ...
+
+
+@dataclass(frozen=True, slots=True)
 class Suite:
     """A named set of items and the scorer for them.
 
@@ -74,3 +112,5 @@ class Suite:
     # Suites whose answers LLM judges can also score (``--judge``): the scorer to use
     # when the run names judges. None: judges do not apply to this suite's answers.
     judged: JudgedScorerFactory | None = None
+    # Multi-call units of work (agentic suites); None: one call per sample.
+    episode: Episode | None = None

@@ -15,6 +15,7 @@ from benchwarden.cli import (
     results_cmd,
     run_cmd,
     sandbox_cmd,
+    suites_cmd,
     warden_cmd,
 )
 
@@ -29,7 +30,7 @@ app = typer.Typer(
 app.command("models")(models_cmd.models)
 app.command("ask")(ask_cmd.ask)
 app.command("demo")(demo_cmd.demo)
-app.command("suites")(results_cmd.suites)
+app.command("suites")(suites_cmd.suites)
 app.command("run")(run_cmd.run)
 app.command("runs")(results_cmd.runs)
 app.command("compare")(results_cmd.compare)

@@ -1,4 +1,4 @@
-"""Reading results: ``runs``, ``compare`` and ``suites`` (``export``: export_cmd.py;
+"""Reading results: ``runs`` and ``compare`` (``suites``: suites_cmd.py; ``export``: export_cmd.py;
 compare's tables: compare_view.py)."""
 
 from __future__ import annotations
@@ -6,13 +6,11 @@ from __future__ import annotations
 import enum
 import json
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from benchwarden.bench.registry import BUILTIN, UnknownSuite, get_suite
 from benchwarden.cli.common import console, fail
 from benchwarden.cli.compare_view import comparison_for, render_comparison, render_safety
 from benchwarden.cli.compare_view import print_comparison as print_comparison  # re-exported
@@ -119,43 +117,3 @@ def compare(
                 render_writing(writing)
     finally:
         store.close()
-
-
-def suites(
-    suite_file: Annotated[
-        list[Path] | None, typer.Argument(help="Suite files (YAML/TOML) to check and list too.")
-    ] = None,
-) -> None:
-    """List the suites with their item counts.
-
-    Add your own with no code: a YAML or TOML file naming the suite, its items file
-    (JSONL or CSV with columns id, input, target, and optionally prompt and stop) and
-    its scorer (exact, includes or regex); pass the file's path to --suite.
-    """
-    table = Table(title="suites", title_justify="left")
-    for column in ("suite", "items", "scorer", "description"):
-        table.add_column(column, overflow="fold")
-    from benchwarden.bench.data import DataError
-
-    missing = []
-    for suite in BUILTIN.values():
-        try:
-            count = str(len(suite.load()))
-        except DataError as exc:  # no network and no mirror: say so, list the rest
-            count, note = "—", str(exc)
-            missing.append(note)
-        table.add_row(suite.name, count, suite.scorer.name, suite.description)
-    for path in suite_file or []:
-        try:
-            suite = get_suite(str(path))
-        except (UnknownSuite, ValueError) as exc:
-            fail(str(exc))
-        table.add_row(
-            suite.name,
-            str(len(suite.load())),
-            suite.scorer.name,
-            f"{suite.description} ({suite.source})",
-        )
-    console.print(table)
-    if missing:
-        console.print(f"[yellow]some suites' data is not available:[/] {missing[0]}")

@@ -75,6 +75,25 @@ def run(
             "pairwise, single or both.",
         ),
     ] = "auto",
+    agent: Annotated[
+        str | None,
+        typer.Option(
+            help="Agentic suites (polyglot): `edit` (whole files, two tries, Aider's) or "
+            "`tools` (an agent loop with a shell and file tools). Default: edit.",
+        ),
+    ] = None,
+    language: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--language",
+            help="Agentic suites: only this language (repeatable; default: all "
+            "that run here, see `benchwarden suites`).",
+        ),
+    ] = None,
+    max_steps: Annotated[
+        int | None,
+        typer.Option(min=1, help="Agentic suites: tool steps per attempt (default 30)."),
+    ] = None,
     config: ConfigOption = None,
     db: DbOption = None,
 ) -> None:
@@ -98,6 +117,9 @@ def run(
         use_cache=cache,
         judges=tuple(judge or ()),
         writing_mode=writing_mode,
+        agent=agent,
+        languages=tuple(language or ()),
+        max_steps=max_steps,
         command=shlex.join(["benchwarden", *sys.argv[1:]]),
     )
     from benchwarden.bench.writing.judging import MODES
