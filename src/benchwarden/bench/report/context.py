@@ -9,21 +9,29 @@ from dataclasses import dataclass, field
 from benchwarden.bench.compare import Comparison, compare_run
 from benchwarden.store import JudgmentRecord, RunRecord, SampleRecord
 
-KINDS = ("coding", "safety", "writing", "generic")
+KINDS = ("agentic", "coding", "safety", "writing", "generic")
 SAFETY_SUITES = ("safety", "over-refusal")
+AGENTIC_SUITES = ("polyglot",)
 
 
 def suite_kind(name: str, samples: list[SampleRecord]) -> str:
     """The kind of a suite: the tag of a built-in suite, else what its scores look like
-    (suite files and suites this version does not know)."""
+    (suite files and suites this version does not know). ``agentic``: a model working
+    on exercises in a workspace (polyglot), whose samples carry the agent's protocol."""
+    from benchwarden.bench.agentic_report import PROTOCOLS
     from benchwarden.bench.registry import BUILTIN
 
+    if name in AGENTIC_SUITES:
+        return "agentic"
     suite = BUILTIN.get(name)
     if suite is not None:
         for kind in KINDS:
             if kind in suite.tags:
                 return kind
     details = [s.score_detail for s in samples if s.suite == name and s.score_detail]
+    # An agent's attempts (before coding: an attempt also has passing tests or not).
+    if any(d.get("protocol") in PROTOCOLS for d in details):
+        return "agentic"
     if any("label" in d and "hazard" in d for d in details):
         return "safety"
     if any("failing_test" in d or "base_passed" in d for d in details):

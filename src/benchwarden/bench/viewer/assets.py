@@ -47,6 +47,31 @@ table.judgments pre.rationale { max-height: 160px; margin: 0; }
 td.verdict, td.combined { font-weight: 600; }
 .stale { color: var(--bad); font-size: 12px; font-weight: 400; }
 .turn + .turn { margin-top: 6px; }
+.attempt h3 { font-size: 14px; margin: 12px 0 4px; }
+ol.timeline { list-style: none; padding: 0; margin: 4px 0; }
+ol.timeline li.step { border-left: 4px solid var(--line); padding: 2px 0 2px 8px;
+  margin: 4px 0; }
+li.step.kind-model { border-left-color: #90cdf4; }
+li.step.kind-tool { border-left-color: #a0aec0; }
+li.step.step-error { border-left-color: #f6ad55; }
+.step-head { display: flex; flex-wrap: wrap; gap: 2px 8px; align-items: baseline; }
+.step-n { color: var(--muted); font-variant-numeric: tabular-nums; }
+.step-kind { font-size: 12px; text-transform: uppercase; color: var(--muted); }
+.step-meta { color: var(--muted); font-size: 12px; margin-left: auto; }
+.tag.bad { background: #fed7d7; }
+li.step details summary, .attempt details summary { cursor: pointer; color: var(--muted);
+  font-size: 12.5px; }
+li.step.kind-tests { padding: 4px 8px; border-radius: 0 4px 4px 0; }
+.outcome-passed { background: #f0fff4; border-left-color: var(--ok) !important; }
+.outcome-failed { background: #fff5f5; border-left-color: var(--bad) !important; }
+.outcome-compile { background: #fffaf0; border-left-color: #dd6b20 !important; }
+.outcome-timeout { background: #faf5ff; border-left-color: #6b46c1 !important; }
+.outcome-sandbox, .outcome-other { background: #f7fafc; border-left-color: #718096 !important; }
+.final-tests { border-left: 4px solid var(--line); padding: 4px 8px; margin: 8px 0 4px; }
+pre.diff span { display: block; min-height: 1.2em; }
+pre.diff .d-add { color: #22543d; background: #e6ffed; }
+pre.diff .d-del { color: #742a2a; background: #ffeef0; }
+pre.diff .d-hunk { color: #553c9a; } pre.diff .d-file { font-weight: 600; }
 """
 
 # Reveal on click: fetch the answer as JSON and put it in the page as text (never as

@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 from benchwarden.bench.compare import Comparison
 from benchwarden.bench.disclosure import is_safety_answer, is_withheld
 from benchwarden.bench.report.html import ci, esc, num
+from benchwarden.bench.viewer import agentic
 from benchwarden.bench.viewer.items import Filters, ItemRow
 from benchwarden.bench.viewer.prompts import ItemText
 from benchwarden.store import RunRecord, SampleRecord
@@ -196,6 +197,12 @@ def _sample_card(run_id: str, s: SampleRecord) -> str:
     ):
         if detail.get(key) not in (None, ""):
             facts.append((label, str(detail[key])))
+    # An agent's attempt: its timeline and diff stand for the answer (never a safety one).
+    agent = (
+        s.status == "ok" and agentic.is_agentic(s) and not (is_withheld(s) or is_safety_answer(s))
+    )
+    if agent:
+        facts += agentic.attempt_facts(s)
     if s.error_kind:
         facts.append(("error", f"{s.error_kind}: {s.error_message or ''}"))
     facts.append(("tokens", f"{s.input_tokens} in / {s.output_tokens} out"))
@@ -217,7 +224,7 @@ def _sample_card(run_id: str, s: SampleRecord) -> str:
     for key in RATIONALE_KEYS:
         if detail.get(key):
             judges += f'<li><b>{esc(key)}</b><pre class="rationale">{esc(detail[key])}</pre></li>'
-    answer = _answer_block(run_id, s)
+    answer = agentic.attempt_block(s) if agent else _answer_block(run_id, s)
     raw = json.dumps(detail, indent=1, sort_keys=True, ensure_ascii=False, default=str)
     return (
         f'<div class="epoch" data-model="{esc(s.model)}" data-epoch="{s.epoch}"><dl>{dl}</dl>'

@@ -1,9 +1,9 @@
 """The report's sections, as plug-ins.
 
 A section says which kind of run content it is for (``generic`` sections appear in
-every report; ``coding``, ``safety``, ``writing``... only when the run has a suite of
-that kind) and builds an HTML fragment from the :class:`ReportContext`, or ``None``
-when it has nothing to show. A new suite kind adds a module here that calls
+every report; ``agentic``, ``coding``, ``safety``, ``writing``... only when the run
+has a suite of that kind) and builds an HTML fragment from the :class:`ReportContext`,
+or ``None`` when it has nothing to show. A new suite kind adds a module here that calls
 ``register``; no other section changes.
 """
 
@@ -58,6 +58,7 @@ def sections_for(ctx: ReportContext) -> list[Section]:
 def _load_builtin() -> None:
     # Imported for their ``register`` calls.
     from benchwarden.bench.report.sections import (  # noqa: F401
+        agentic,
         coding,
         costs,
         provenance,
