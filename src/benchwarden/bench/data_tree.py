@@ -60,7 +60,13 @@ def _extract(archive: Path, target: Path, *, strip_top: bool) -> None:
                 target.joinpath(*parts).mkdir(parents=True, exist_ok=True)
                 continue
             if not member.isfile():
-                continue  # links and devices are never part of the data
+                # Links, fifos and devices are never part of the data: an archive that
+                # holds one is not the pinned one (the tree digest counts regular files
+                # only, so it would not notice a skipped link).
+                raise DataError(
+                    f"{archive.name}: refusing the archive member {member.name!r} "
+                    "(not a regular file or folder)"
+                )
             out = target.joinpath(*parts)
             out.parent.mkdir(parents=True, exist_ok=True)
             source = tar.extractfile(member)

@@ -117,8 +117,13 @@ class Workspace:
         return changed
 
     def solution_diff(self) -> str:
-        """A unified diff of the solution files against the stub (new files included)."""
+        """A unified diff of the solution files against the stub (new files included).
+
+        Computed on the host: it stops reading once past the bound, whatever number of
+        files the commands left.
+        """
         out: list[str] = []
+        size = 0
         stub = self.exercise.solution
         skip = frozenset({"target", "build", "node_modules", ".gocache", "__pycache__"})
         present = set(files.walk_files(self.root, skip_dirs=skip))
@@ -129,12 +134,18 @@ class Workspace:
             before = stub.get(path, "")
             if before == after:
                 continue
-            out += difflib.unified_diff(
-                before.splitlines(keepends=True),
-                after.splitlines(keepends=True),
-                fromfile=f"a/{path}",
-                tofile=f"b/{path}",
+            diff = "".join(
+                difflib.unified_diff(
+                    before.splitlines(keepends=True),
+                    after.splitlines(keepends=True),
+                    fromfile=f"a/{path}",
+                    tofile=f"b/{path}",
+                )
             )
+            out.append(diff)
+            size += len(diff)
+            if size > MAX_DIFF_CHARS:
+                break
         text = "".join(out)
         return text if len(text) <= MAX_DIFF_CHARS else text[:MAX_DIFF_CHARS] + "\n[diff cut]\n"
 

@@ -18,7 +18,7 @@ care: host-side reads and the restore of pristine files go through :mod:`.worksp
 which never follows a symlink.
 """
 
-# ruff: noqa: S108, PTH118
+# ruff: noqa: S108
 from __future__ import annotations
 
 import contextlib
@@ -41,6 +41,7 @@ from benchwarden.bench.sandbox.execute import (
 from benchwarden.bench.sandbox.layout import PythonLayout, python_layout
 from benchwarden.bench.sandbox.types import ExecResult, SandboxLimits
 from benchwarden.bench.sandbox.verdict import Finished, split_bwrap_status
+from benchwarden.bench.sandbox.workspace_files import chown_tree
 
 WORKSPACE = "/workspace"
 """Where the attempt's directory appears inside the sandbox."""
@@ -145,10 +146,8 @@ def prepare_workspace(path: str, uid: int | None) -> None:
     """Hand the workspace to the attempt's uid (as root) so its commands can write it."""
     if uid is None:
         return
-    for root, dirs, files in os.walk(path):
-        for name in (*dirs, *files):
-            os.lchown(os.path.join(root, name), uid, uid)
-    os.chown(path, uid, uid)
+    # Iterative and never through a link: a command may have left any depth of folders.
+    chown_tree(path, uid)
 
 
 def require_isolation() -> None:
@@ -176,6 +175,10 @@ def run_in_workspace(
     ``uid`` is the attempt's (from :func:`workspace_uid`, with the workspace prepared
     by :func:`prepare_workspace`); None when not root.
     """
+    if uid is None and os.geteuid() == 0:
+        # Without a uid, root would run the command as root in a user namespace: no
+        # process limit (RLIMIT_NPROC never binds uid 0) and uid 0 on the workspace.
+        raise ValueError("as root, run_in_workspace needs the attempt's uid (workspace_uid())")
     require_isolation()
     tools = _tools()
     rules = _seccomp_rules()

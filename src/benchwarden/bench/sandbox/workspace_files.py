@@ -4,9 +4,14 @@ A command may leave symlinks (to ``/etc/shadow``, to ``..``), fifos, huge files 
 millions of them. Everything here reads with ``O_NOFOLLOW`` and only regular files,
 bounds what it reads, and replaces a path by first removing whatever is there, so
 nothing on the host is read or written through the workspace.
+
+A command may also leave a tree thousands of folders deep (deeper than Python's
+recursion limit and longer than ``PATH_MAX``): every walk here (disk usage, listing,
+ownership, removal) is iterative and opens each folder relative to its parent, so
+depth and path length stop none of them.
 """
 
-# ruff: noqa: PTH
+# ruff: noqa: PTH101, PTH102, PTH106, PTH108, PTH118
 # (os-level calls on purpose: lstat, O_NOFOLLOW, no path resolution)
 from __future__ import annotations
 
@@ -15,10 +20,10 @@ import os
 import shutil
 import stat
 import tempfile
-from collections.abc import Iterator, Mapping
-from pathlib import Path
+from collections.abc import Callable, Iterator, Mapping
 
 MAX_READ_BYTES = 1_000_000
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
 class UnsafePath(ValueError):
@@ -50,11 +55,11 @@ def _safe_parent(root: str, parts: list[str]) -> str:
         try:
             info = os.lstat(current)
         except FileNotFoundError:
-            os.mkdir(current, 0o755)  # noqa: PTH102
+            os.mkdir(current, 0o755)
             continue
         if not stat.S_ISDIR(info.st_mode):
-            os.unlink(current)  # noqa: PTH108
-            os.mkdir(current, 0o755)  # noqa: PTH102
+            os.unlink(current)
+            os.mkdir(current, 0o755)
     return current
 
 
@@ -62,9 +67,9 @@ def _remove(path: str) -> None:
     with contextlib.suppress(FileNotFoundError):
         info = os.lstat(path)
         if stat.S_ISDIR(info.st_mode):
-            shutil.rmtree(path)
+            _remove_tree(path)
         else:
-            os.unlink(path)  # noqa: PTH108
+            os.unlink(path)
 
 
 def write_file(root: str, relative: str, content: str | bytes, *, mode: int = 0o644) -> None:
@@ -104,25 +109,123 @@ def read_file(root: str, relative: str, *, limit: int = MAX_READ_BYTES) -> bytes
         return handle.read(limit)
 
 
+Entries = list[tuple[str, os.stat_result]]
+
+
+def _entries(fd: int) -> Entries:
+    """The names in the folder open at ``fd`` with their lstat, sorted."""
+    out = []
+    for name in sorted(os.listdir(fd)):
+        with contextlib.suppress(OSError):
+            out.append((name, os.stat(name, dir_fd=fd, follow_symlinks=False)))
+    return out
+
+
+def _unlock(name: str, mode: int, dir_fd: int | None = None) -> None:
+    """Give a folder's owner rwx back (a command's ``chmod 000``). Root needs no mode
+    bits; without root the sandbox's files are this user's, so it may."""
+    if os.geteuid() != 0 and mode & 0o700 != 0o700:
+        with contextlib.suppress(OSError):
+            os.chmod(name, stat.S_IMODE(mode) | 0o700, dir_fd=dir_fd)
+
+
+def _open_dir(fd: int, name: str, info: os.stat_result) -> int | None:
+    _unlock(name, info.st_mode, fd)
+    try:
+        return os.open(name, _DIR_FLAGS, dir_fd=fd)
+    except OSError:
+        return None
+
+
+def _walk(
+    root: str,
+    *,
+    skip_dirs: frozenset[str] = frozenset(),
+    leave: Callable[[int, str], None] | None = None,
+) -> Iterator[tuple[str, int, Entries]]:
+    """Every folder under ``root``, root first, depth first, links never followed.
+
+    Yields (relative folder, a descriptor on it valid until the next step, its
+    entries). No recursion and one descriptor at a time: a folder is opened relative
+    to its parent and left through ``..`` (nothing runs in the workspace meanwhile).
+    ``leave(parent_fd, name)`` runs once a sub-folder is done (to remove it).
+    """
+    _unlock(root, os.lstat(root).st_mode)
+    fd = os.open(root, _DIR_FLAGS)
+    stack: list[tuple[str, list[tuple[str, os.stat_result]]]] = []
+    relative = ""
+    try:
+        while True:
+            entries = _entries(fd)
+            yield relative, fd, entries
+            subdirs = [
+                (name, info)
+                for name, info in entries
+                if stat.S_ISDIR(info.st_mode) and name not in skip_dirs
+            ]
+            stack.append((relative, subdirs[::-1]))
+            while True:  # to the next folder: down into a pending one, or up
+                current, pending = stack[-1]
+                if pending:
+                    name, info = pending.pop()
+                    child = _open_dir(fd, name, info)
+                    if child is None:
+                        continue
+                    os.close(fd)
+                    fd = child
+                    relative = f"{current}/{name}" if current else name
+                    break
+                stack.pop()
+                if not stack:
+                    return
+                parent = os.open("..", _DIR_FLAGS, dir_fd=fd)
+                os.close(fd)
+                fd = parent
+                if leave is not None:
+                    leave(fd, current.rsplit("/", 1)[-1])
+    finally:
+        os.close(fd)
+
+
 def walk_files(root: str, *, skip_dirs: frozenset[str] = frozenset()) -> Iterator[str]:
     """Relative paths of the regular files under ``root`` (no symlinks followed)."""
-    for directory, dirs, files in os.walk(root, followlinks=False):
-        dirs[:] = sorted(d for d in dirs if d not in skip_dirs)
-        for name in sorted(files):
-            full = os.path.join(directory, name)
-            with contextlib.suppress(OSError):
-                if stat.S_ISREG(os.lstat(full).st_mode):
-                    yield os.path.relpath(full, root)
+    for directory, _fd, entries in _walk(root, skip_dirs=skip_dirs):
+        for name, info in entries:
+            if stat.S_ISREG(info.st_mode):
+                yield f"{directory}/{name}" if directory else name
 
 
 def disk_usage(root: str) -> int:
-    """Bytes used by the files under ``root`` (allocated blocks, links not followed)."""
-    total = 0
-    for directory, _dirs, files in os.walk(root, followlinks=False):
-        for name in files:
-            with contextlib.suppress(OSError):
-                total += os.lstat(os.path.join(directory, name)).st_blocks * 512
+    """Bytes used under ``root`` (allocated blocks of files and folders, links not followed)."""
+    total = os.lstat(root).st_blocks * 512
+    for _directory, _fd, entries in _walk(root):
+        total += sum(info.st_blocks * 512 for _name, info in entries)
     return total
+
+
+def chown_tree(root: str, uid: int) -> None:
+    """Give ``root`` and everything under it to ``uid`` (links themselves, not targets)."""
+    os.chown(root, uid, uid, follow_symlinks=False)
+    for _directory, fd, entries in _walk(root):
+        for name, _info in entries:
+            with contextlib.suppress(OSError):
+                os.chown(name, uid, uid, dir_fd=fd, follow_symlinks=False)
+
+
+def _remove_tree(path: str) -> None:
+    """Remove the folder ``path`` and all it holds, whatever the depth or the modes."""
+
+    def remove_folder(parent_fd: int, name: str) -> None:
+        with contextlib.suppress(OSError):
+            os.rmdir(name, dir_fd=parent_fd)
+
+    for _directory, fd, entries in _walk(path, leave=remove_folder):
+        for name, info in entries:
+            if not stat.S_ISDIR(info.st_mode):
+                with contextlib.suppress(OSError):
+                    os.unlink(name, dir_fd=fd)
+    with contextlib.suppress(OSError):
+        os.rmdir(path)
 
 
 def copy_workspace(source: str, *, prefix: str = "benchwarden-ws-") -> str:
@@ -134,8 +237,13 @@ def copy_workspace(source: str, *, prefix: str = "benchwarden-ws-") -> str:
 
 
 def remove_workspace(root: str) -> None:
-    """Delete a workspace, whatever its commands left in it."""
-    path = Path(root)
-    if path.exists():
-        # Files made read-only inside the sandbox are still removable by their parent's owner.
-        shutil.rmtree(path, ignore_errors=True)
+    """Delete a workspace, whatever its commands left in it (best effort, never raises
+    for what is inside: unreadable folders, any depth, fifos, links)."""
+    try:
+        info = os.lstat(root)
+    except FileNotFoundError:
+        return
+    if stat.S_ISDIR(info.st_mode):
+        _remove_tree(root)
+    else:
+        os.unlink(root)
