@@ -203,3 +203,72 @@ def test_hostile_agent_is_contained_and_the_run_goes_on(
     env_step = next(s for s in steps if s.get("input", "").startswith("cat /proc/1/environ"))
     assert marker not in env_step.get("output", "")
     assert "BENCHWARDEN_HOME" not in env_step.get("output", "")
+
+
+def test_kill_9_mid_run_then_resume_loses_and_duplicates_nothing(
+    tmp_path: Path, python_exercises: list[Exercise]
+) -> None:
+    import os
+    import signal
+    import sqlite3
+    import subprocess
+    import sys
+    import time
+
+    with Solver(python_exercises, {"solves": tools_solves}) as solver:
+        config = write_config(tmp_path / "models.toml", solver.base_url, {"a": "solves"})
+        db = tmp_path / "results.db"
+        args = [
+            "run",
+            "-s",
+            "polyglot",
+            "--agent",
+            "tools",
+            "--language",
+            "python",
+            "--limit",
+            "6",
+            "-m",
+            "a",
+            "--config",
+            str(config),
+            "--db",
+            str(db),
+            "--run-id",
+            "killed",
+            "--no-cache",
+            "--max-concurrency",
+            "1",
+        ]
+
+        def recorded() -> list[str]:
+            if not db.exists():
+                return []
+            try:
+                with sqlite3.connect(db, timeout=5) as conn:
+                    return [r[0] for r in conn.execute("SELECT item_id FROM samples")]
+            except sqlite3.OperationalError:
+                return []
+
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "benchwarden.cli", *args],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            env={**os.environ, "COLUMNS": "200"},
+        )
+        deadline = time.monotonic() + 240
+        while len(recorded()) < 2 and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert proc.poll() is None, "the run ended before it could be killed"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(30)
+        before = recorded()
+        assert 2 <= len(before) < 6
+        done = run_cli(*args)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "resuming killed" in done.stdout
+    after = recorded()
+    assert sorted(after) == sorted(set(after)) and len(after) == 6  # none lost, none twice
+    assert set(before) <= set(after)
+    rows = samples(db, "killed")
+    assert all(s.passed for s in rows.values())
