@@ -112,11 +112,6 @@ def test_a_real_solution_still_passes_after_the_restore(python_exercises: list[E
         assert diff.startswith("--- a/wordy.py\n+++ b/wordy.py\n") and test_file not in diff
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the Python toolchain runs `python3 -m unittest` with the workspace first on "
-    "sys.path: a workspace folder named `unittest` replaces the test runner",
-)
 def test_a_shadowed_test_runner_does_not_pass_a_stub(python_exercises: list[Exercise]) -> None:
     exercise = _pick(python_exercises, "bowling")
     with Workspace(exercise, PYTHON) as ws:
@@ -126,3 +121,15 @@ def test_a_shadowed_test_runner_does_not_pass_a_stub(python_exercises: list[Exer
         assert ws.run(cheat).verdict == "ok"
         ws.restore_tests()
         assert not ws.run_tests().passed
+
+
+def test_a_solution_that_exits_0_before_the_tests_does_not_pass(
+    python_exercises: list[Exercise],
+) -> None:
+    exercise = _pick(python_exercises, "bowling")
+    (path,) = exercise.solution
+    quits = {path: "import os\nos._exit(0)\n"}
+    with Workspace(exercise, PYTHON, {**exercise.stub_files(), **quits}) as ws:
+        run = ws.run_tests()
+        assert run.exit_code == 0  # the process said "fine"...
+        assert run.outcome == "tests_failed"  # ...but no test ran

@@ -9,6 +9,7 @@ read-only, and the workspace.
 
 from __future__ import annotations
 
+import re
 import shutil
 from dataclasses import dataclass, field
 
@@ -39,6 +40,9 @@ class Toolchain:
     compile_markers: tuple[str, ...] = ()
     # Files written into every workspace (build configuration the sandbox needs).
     setup_files: dict[str, str] = field(default_factory=dict)
+    # A regex the output of a passing run must match (the runner's own summary), so a
+    # solution that exits 0 before any test ran does not pass.
+    passed_pattern: str | None = None
 
     def unavailable(self) -> str | None:
         """Why this language cannot run here, or None when it can."""
@@ -63,9 +67,11 @@ class Toolchain:
             return "sandbox_error"
         if result.verdict in ("timeout", "killed", "memory", "output_limit"):
             return "timeout" if result.verdict == "timeout" else "tests_failed"
-        if result.verdict == "ok":
-            return "passed"
         output = result.stdout + result.stderr
+        if result.verdict == "ok":
+            if self.passed_pattern and not re.search(self.passed_pattern, output, re.MULTILINE):
+                return "tests_failed"
+            return "passed"
         if any(marker in output for marker in self.compile_markers):
             return "compile_error"
         return "tests_failed"
