@@ -9,6 +9,7 @@ blocks (edit) or tool calls (tools).
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections.abc import Callable, Sequence
@@ -17,6 +18,7 @@ from typing import Any
 from benchwarden.bench.agentic.exercises import Exercise
 from tests.models.scripted_server import Recorded, Reply, ScriptedServer
 
+_CALL_IDS = itertools.count(1)  # unique across turns, as real models make them
 _NAMES = re.compile(
     r"(?:modify the supplied files|Complete the solution in): ([^\n]+?)(?:\n|\. The tests)"
 )
@@ -27,11 +29,11 @@ def completion(text: str = "", calls: Sequence[tuple[str, dict[str, Any]]] = ())
     if calls:
         message["tool_calls"] = [
             {
-                "id": f"call_{i}",
+                "id": f"call_{next(_CALL_IDS)}",
                 "type": "function",
                 "function": {"name": name, "arguments": json.dumps(args)},
             }
-            for i, (name, args) in enumerate(calls)
+            for name, args in calls
         ]
     return Reply(
         body={
