@@ -1,0 +1,48 @@
+"""`benchwarden suites check polyglot` as a user runs it: counts per language, JSON
+shape, exit status, and clear refusals of what it cannot check."""
+
+from __future__ import annotations
+
+import json
+
+from tests.cli_process import run_cli
+
+
+def test_check_python_prints_the_documented_json() -> None:
+    done = run_cli("suites", "check", "polyglot", "--language", "python", "--json")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert json.loads(done.stdout) == {
+        "python": {
+            "reference": {"passed": 34, "total": 34},
+            "stub": {"passed": 0, "total": 34},
+            "runnable": True,
+            "reason": "",
+        }
+    }
+
+
+def test_check_refuses_what_it_cannot_check() -> None:
+    unknown = run_cli("suites", "check", "polyglot", "--language", "cobol")
+    assert unknown.returncode == 1 and "unknown language cobol" in unknown.stderr
+    other = run_cli("suites", "check", "humaneval")
+    assert other.returncode == 1 and "polyglot" in other.stderr
+    bare = run_cli("suites", "check")
+    assert bare.returncode == 1 and "usage" in bare.stderr
+
+
+def test_suites_lists_polyglot_languages_as_json() -> None:
+    done = run_cli("suites", "--json")
+    assert done.returncode == 0, done.stderr
+    listing = json.loads(done.stdout)
+    languages = {row["language"]: row for row in listing["polyglot_languages"]}
+    assert set(languages) == {"python", "go", "rust", "cpp", "javascript", "java"}
+    assert languages["python"] == {
+        "language": "python",
+        "exercises": 34,
+        "runnable": True,
+        "reason": "",
+    }
+    for row in languages.values():  # a language that cannot run here says why
+        assert row["runnable"] or row["reason"]
+    polyglot = next(s for s in listing["suites"] if s["suite"] == "polyglot")
+    assert polyglot["items"] == sum(r["exercises"] for r in languages.values() if r["runnable"])
