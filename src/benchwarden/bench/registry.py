@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from benchwarden.bench.agentic.trajectory import AttemptLimits
+from benchwarden.bench.agentic.trajectory import attempt_limits
 from benchwarden.bench.suite import Suite
 from benchwarden.bench.suites.coding import coding_suites
 from benchwarden.bench.suites.polyglot import NAME as POLYGLOT
@@ -31,13 +31,12 @@ def get_suite(
     *,
     agent: str | None = None,
     languages: Sequence[str] = (),
-    max_steps: int | None = None,
+    limits: Mapping[str, float] | None = None,
 ) -> Suite:
     """A built-in suite by name, or a suite file (YAML/TOML) by path. Agentic suites
-    take the protocol (``edit`` by default), the languages to run and a step limit."""
+    take the protocol (``edit`` by default), the languages to run and attempt limits."""
     if name == POLYGLOT:
-        limits = AttemptLimits() if max_steps is None else AttemptLimits(max_steps=max_steps)
-        return polyglot_suite(agent or "edit", languages, limits)
+        return polyglot_suite(agent or "edit", languages, attempt_limits(limits or {}))
     if name in BUILTIN:
         return BUILTIN[name]
     if name.endswith(SUITE_FILE_SUFFIXES):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -58,7 +58,9 @@ class RunRequest:
     # Agentic suites (polyglot): the protocol and the languages; None/() when unused.
     agent: str | None = None
     languages: Sequence[str] = ()
-    max_steps: int | None = None  # tool steps per attempt (default: the suite's)
+    # Per-attempt limits of agentic suites (AttemptLimits fields: max_steps, max_tokens,
+    # max_cost, active_seconds); unset ones keep the suite's defaults.
+    attempt_limits: Mapping[str, float] = field(default_factory=dict)
 
     def identity(self) -> dict[str, Any]:
         """What must match for the same --run-id to be a resume of the same run."""
@@ -131,7 +133,7 @@ def prepare(store: Store, request: RunRequest, configured: dict[str, ModelSpec])
     for name in request.suites:
         # raises with file, line and field for broken suite files
         suite = get_suite(
-            name, agent=request.agent, languages=request.languages, max_steps=request.max_steps
+            name, agent=request.agent, languages=request.languages, limits=request.attempt_limits
         )
         suites[suite.name] = suite
         items[suite.name] = select_items(
@@ -143,7 +145,7 @@ def prepare(store: Store, request: RunRequest, configured: dict[str, ModelSpec])
     if agentic:  # the protocol and languages change what is measured
         identity["agent"] = request.agent or "edit"
         identity["languages"] = list(request.languages)
-        identity["max_steps"] = request.max_steps
+        identity["attempt_limits"] = dict(request.attempt_limits)
     if existing is not None:
         stored = existing.settings.get("identity", {})
         diffs = [k for k in identity if stored.get(k) != identity[k]]
@@ -166,7 +168,7 @@ def prepare(store: Store, request: RunRequest, configured: dict[str, ModelSpec])
                 "max_cost": request.max_cost,
                 "max_tokens_budget": request.max_tokens_budget,
                 "endpoints": {
-                    n: s.base_url or f"local:{s.upstream_model}" for n, s in specs.items()
+                    n: s.base_url or f"{s.provider}:{s.upstream_model}" for n, s in specs.items()
                 },
                 "judges": list(judge_specs),
             },

@@ -94,6 +94,21 @@ def run(
         int | None,
         typer.Option(min=1, help="Agentic suites: tool steps per attempt (default 30)."),
     ] = None,
+    attempt_tokens: Annotated[
+        int | None,
+        typer.Option(min=1, help="Agentic suites: tokens per attempt (default 400,000)."),
+    ] = None,
+    attempt_cost: Annotated[
+        float | None,
+        typer.Option(min=0.0, help="Agentic suites: USD per attempt (default: no cap)."),
+    ] = None,
+    attempt_seconds: Annotated[
+        float | None,
+        typer.Option(
+            min=1.0,
+            help="Agentic suites: seconds of model calls and commands per attempt (default 900).",
+        ),
+    ] = None,
     config: ConfigOption = None,
     db: DbOption = None,
 ) -> None:
@@ -119,7 +134,16 @@ def run(
         writing_mode=writing_mode,
         agent=agent,
         languages=tuple(language or ()),
-        max_steps=max_steps,
+        attempt_limits={
+            name: value
+            for name, value in (
+                ("max_steps", max_steps),
+                ("max_tokens", attempt_tokens),
+                ("max_cost", attempt_cost),
+                ("active_seconds", attempt_seconds),
+            )
+            if value is not None
+        },
         command=shlex.join(["benchwarden", *sys.argv[1:]]),
     )
     from benchwarden.bench.writing.judging import MODES

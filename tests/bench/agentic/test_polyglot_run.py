@@ -272,3 +272,53 @@ def test_kill_9_mid_run_then_resume_loses_and_duplicates_nothing(
     assert set(before) <= set(after)
     rows = samples(db, "killed")
     assert all(s.passed for s in rows.values())
+
+
+def test_step_limit_ends_the_attempt_and_is_part_of_the_run(
+    tmp_path: Path, python_exercises: list[Exercise]
+) -> None:
+    with Solver(python_exercises, {"solves": tools_solves}) as solver:
+        config = write_config(tmp_path / "models.toml", solver.base_url, {"a": "solves"})
+        db, _ = run_polyglot(
+            tmp_path,
+            config,
+            "--agent",
+            "tools",
+            "-m",
+            "a",
+            "--max-steps",
+            "2",
+            "--attempt-cost",
+            "5",
+        )
+        changed = run_cli(
+            "run",
+            "-s",
+            "polyglot",
+            "--language",
+            "python",
+            "--limit",
+            str(LIMIT),
+            "--agent",
+            "tools",
+            "-m",
+            "a",
+            "--max-steps",
+            "3",
+            "--attempt-cost",
+            "5",
+            "--config",
+            str(config),
+            "--db",
+            str(db),
+            "--run-id",
+            "poly",
+            "--no-cache",
+        )
+    assert changed.returncode == 1 and "attempt_limits" in changed.stderr
+    for sample in samples(db, "poly").values():
+        agentic = sample.metadata["agentic"]
+        # One read, one write of the reference, then the limit: the final run passes.
+        assert agentic["end_reason"] == "step_limit" and agentic["steps"] == 2
+        assert agentic["limits"]["max_steps"] == 2 and agentic["limits"]["max_cost"] == 5.0
+        assert sample.passed is True and sample.score_detail["failure_kind"] is None

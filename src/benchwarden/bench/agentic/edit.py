@@ -94,8 +94,9 @@ def parse_whole_files(answer: str, exercise: Exercise) -> dict[str, str]:
     """Pure: the files an answer gives, by workspace path.
 
     A block is named by the line before it (or its fence's info string) and matched to a
-    solution file by path, then by file name; with a single solution file, one unnamed
-    block is that file. Blocks that name no writable file are ignored.
+    solution file by path, then by file name; with a single solution file and no named
+    block, the longest unnamed block is that file. Blocks naming no writable file are
+    ignored.
     """
     by_name: dict[str, list[str]] = {}
     for path in exercise.solution:

@@ -6,6 +6,7 @@ runner that stores an attempt, and the report that reads it back.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -53,6 +54,24 @@ class AttemptLimits:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+LIMIT_FIELDS = ("max_steps", "max_tokens", "max_cost", "active_seconds")
+"""The limits a run may set (the rest are the protocols' own)."""
+
+
+def attempt_limits(values: Mapping[str, float]) -> AttemptLimits:
+    """Pure: limits from a run's settings; unknown names or non-positive values refused."""
+    unknown = sorted(set(values) - set(LIMIT_FIELDS))
+    if unknown:
+        raise ValueError(f"unknown attempt limit {', '.join(unknown)}: use {LIMIT_FIELDS}")
+    for name, value in values.items():
+        if value <= 0:
+            raise ValueError(f"attempt limit {name} must be positive, got {value}")
+    typed: dict[str, Any] = {
+        k: int(v) if k in ("max_steps", "max_tokens") else float(v) for k, v in values.items()
+    }
+    return AttemptLimits(**typed)
 
 
 @dataclass(slots=True)
