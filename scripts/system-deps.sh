@@ -3,7 +3,8 @@
 #   scripts/system-deps.sh demo   bubblewrap (the sandbox for generated code)
 #   scripts/system-deps.sh test   + postgresql (store tests start a throwaway server),
 #                                 chromium and a font (report and viewer browser tests),
-#                                 node and npm (the coding clients, `make clients`)
+#                                 node and npm (the coding clients, `make clients`),
+#                                 redis-server and nginx-light (warden's replicas tests)
 # As root it runs apt-get; otherwise through sudo when there is one; else it prints the
 # command to run and fails for the tests (nothing is silently skipped). The demo goes
 # on without bubblewrap: the sandbox then records its weaker isolation as a warning.
@@ -16,6 +17,9 @@ if [ "${1:-demo}" = "test" ]; then
     compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
     [ -x /usr/bin/chromium ] || missing+=(chromium fonts-dejavu-core)
     command -v npm >/dev/null || missing+=(nodejs npm)
+    # warden as replicas (tests/warden/scale): shared limits in Redis, nginx in front
+    command -v redis-server >/dev/null || missing+=(redis-server)
+    [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
 fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -122,6 +122,31 @@ def serve(
             help="Largest request body accepted, in MB (agent sessions resend their history).",
         ),
     ] = 32.0,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=1,
+            help="Worker processes on this port (more than 1 needs --limits redis://...).",
+        ),
+    ] = 1,
+    limits: Annotated[
+        str | None,
+        typer.Option(
+            "--limits",
+            help="Where the rate and token limits are counted: redis://HOST:PORT/DB to share "
+            "them across replicas (default: in this process).",
+        ),
+    ] = None,
+    watch_interval: Annotated[
+        float,
+        typer.Option(
+            "--watch-interval",
+            min=0.01,
+            help="Seconds between re-reads of the calls in flight (the fallback: on "
+            "PostgreSQL, admin changes reach every replica at once by LISTEN/NOTIFY).",
+        ),
+    ] = 0.25,
 ) -> None:
     """Serve models under contract terms (OpenAI and Anthropic endpoints)."""
     from benchwarden.models.config import ConfigError
@@ -132,10 +157,23 @@ def serve(
     from benchwarden.warden.monitor.fingerprints import FingerprintError
     from benchwarden.warden.server import run
 
+    if limits is not None and not limits.startswith(("redis://", "rediss://", "unix://")):
+        fail(f"--limits {limits!r}: give a Redis URL (redis://HOST:PORT/DB).")
+    if workers > 1 and limits is None:
+        fail(
+            f"--workers {workers} needs --limits redis://...: limits counted in each process "
+            f"would let {workers} workers admit {workers} times each grant."
+        )
+    options: dict[str, Any] = {
+        "monitor": monitor,
+        "max_body_bytes": int(max_body_mb * 1_000_000),
+        "limits_url": limits,
+        "watch_interval_s": watch_interval,
+    }
     try:
         specs = load_backends(backends)
         served = Backends(specs, routes=load_routes(backends))
-        settings = WardenSettings(monitor=monitor, max_body_bytes=int(max_body_mb * 1_000_000))
+        settings = WardenSettings(**options)
         app = create_app(db, served, settings=settings, fingerprints=fingerprints)
     except (ConfigError, StoreError, FingerprintError) as exc:
         fail(str(exc))
@@ -148,11 +186,34 @@ def serve(
     watching = f"on, {len(runtime.fingerprints)} fingerprints" if monitor else "off"
     err_console.print(
         f"warden on http://{host}:{port}: {', '.join(sorted(specs))}; db {runtime.store.url}; "
-        f"admin API {admin}; monitor {watching}",
+        f"admin API {admin}; monitor {watching}; limits {_limits_shown(limits)}"
+        + (f"; {workers} workers" if workers > 1 else ""),
         highlight=False,
         soft_wrap=True,
     )
-    run(app, host, port, log_level)
+    if workers == 1:
+        run(app, host, port, log_level)
+        return
+    from benchwarden.warden.workers import ServeSpec, run_workers
+
+    # This app only checked the options (and migrated the database once): each worker
+    # builds its own.
+    runtime.store.close()
+    runtime.executor.shutdown()
+    serve_spec = ServeSpec(
+        db,
+        str(backends) if backends else None,
+        str(fingerprints) if fingerprints else None,
+        options,
+    )
+    run_workers(serve_spec, host, port, workers, log_level)
+
+
+def _limits_shown(url: str | None) -> str:
+    if url is None:
+        return "in process"
+    _head, at, tail = url.rpartition("@")
+    return f"redis://...@{tail}" if at else url
 
 
 # -- org --------------------------------------------------------------------------------

@@ -31,6 +31,11 @@ _ORGS = schema.warden_orgs
 _GRANTS = schema.warden_grants
 _KEYS = schema.warden_keys
 
+# PostgreSQL channel of admin changes that can end calls in flight (revocations, grants
+# removed, suspended or re-termed). NOTIFY is transactional: sent when the change commits.
+CHANGES_CHANNEL = "benchwarden_terms"
+_NOTIFY = sa.text("SELECT pg_notify(:channel, :payload)")
+
 _GRANT_COLS = [c.label(f"g_{c.name}") for c in _GRANTS.c]
 _KEY_COLS = [c.label(f"k_{c.name}") for c in _KEYS.c]
 
@@ -99,6 +104,7 @@ class WardenStore:
 
     def __init__(self, engine: Engine, url: URL, given: str = "") -> None:
         self._engine = engine
+        self._url = url
         self._guard = Guard(url, given)
         self.url = self._guard.shown
         self.dialect = engine.dialect.name
@@ -124,6 +130,18 @@ class WardenStore:
         """One write transaction (SQLite: BEGIN IMMEDIATE); rolls back on any exception."""
         with self._guard.errors(action), write_transaction(self._engine) as conn:
             yield conn
+
+    def listen_url(self) -> str | None:
+        """A libpq URL for LISTEN (PostgreSQL only; None on SQLite)."""
+        if self.dialect != "postgresql":
+            return None
+        plain = self._url.set(drivername="postgresql")
+        return plain.render_as_string(hide_password=False)
+
+    def notify_change(self, conn: Connection, what: str) -> None:
+        """Tell every replica, when this transaction commits, that terms changed."""
+        if self.dialect == "postgresql":
+            conn.execute(_NOTIFY, {"channel": CHANGES_CHANNEL, "payload": what[:200]})
 
     def ping(self) -> None:
         with self._guard.errors("reach the database"), self._engine.connect() as conn:
@@ -170,6 +188,7 @@ class WardenStore:
                 .where(_GRANTS.c.id == existing.id)
                 .values(updated_at=now, **terms)
             )
+            self.notify_change(conn, f"grant {existing.id}")
         found = self.find_grant(conn, org, model)
         assert found is not None
         return found
@@ -185,10 +204,12 @@ class WardenStore:
             .where(_GRANTS.c.id == grant.id)
             .values(suspended_at=at, suspend_reason=reason, updated_at=now)
         )
+        self.notify_change(conn, f"grant {grant.id}")
         return replace(grant, suspended_at=at, suspend_reason=reason, updated_at=now)
 
     def delete_grant(self, conn: Connection, grant: GrantRecord) -> None:
         conn.execute(sa.delete(_GRANTS).where(_GRANTS.c.id == grant.id))
+        self.notify_change(conn, f"grant {grant.id}")
 
     def list_grants(self, org: str | None = None) -> list[GrantRecord]:
         query = sa.select(_GRANTS, _ORGS.c.name.label("org_name")).join(
@@ -249,6 +270,7 @@ class WardenStore:
             .where(_KEYS.c.key_id == key_id)
             .values(status="revoked", revoked_at=now, revoke_reason=reason)
         )
+        self.notify_change(conn, f"key {key_id}")
 
     def list_keys(self, org: str | None = None) -> list[KeyRecord]:
         query = sa.select(_KEYS, _ORGS.c.name.label("org_name")).join(

@@ -7,7 +7,7 @@
     POST /v1/messages/count_tokens  Anthropic token counting
     GET  /v1/models             the models the key's organization may use
                                 (Anthropic's list format when anthropic-version is sent)
-    GET  /healthz               200 when the database answers, else 503
+    GET  /healthz               200 when the database (and shared limits) answer, else 503
     GET  /metrics               Prometheus
     /admin/...                  see admin_api.py
 
@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import socket
 import time
 from collections.abc import AsyncIterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -49,21 +50,24 @@ from benchwarden.warden.audit_writer import AuditWriter
 from benchwarden.warden.backends import Backends, default_backends
 from benchwarden.warden.gate import Gate
 from benchwarden.warden.http_io import MAX_BODY_BYTES, error_response, json_response
-from benchwarden.warden.limits import Limiter, SlidingWindowLimiter
+from benchwarden.warden.limits import SlidingWindowLimiter
 from benchwarden.warden.metrics import CONTENT_TYPE, WardenMetrics
 from benchwarden.warden.monitor.admin import MonitorApi
 from benchwarden.warden.monitor.fingerprints import FingerprintError, Fingerprints, default_path
 from benchwarden.warden.monitor.recorder import UsageRecorder
 from benchwarden.warden.monitor.scoring import Policy
 from benchwarden.warden.monitor.service import MonitorService
+from benchwarden.warden.notices import ChangeListener
 from benchwarden.warden.sequencer import DbAuditSequencer
 from benchwarden.warden.serving import Services, serve_call, serve_count_tokens
+from benchwarden.warden.shared_limits import AnyLimiter, LimitsUnavailable, SharedLimiter
 from benchwarden.warden.sim_clock import SimClock, SimTimeMiddleware
 from benchwarden.warden.tenancy import Tenancy
 from benchwarden.warden.watch import WATCH_INTERVAL_S, RevocationWatch
 
 log = logging.getLogger("benchwarden.warden")
 ADMIN_TOKEN_ENV = "BENCHWARDEN_ADMIN_TOKEN"  # noqa: S105 (a variable name)
+REPLICA = f"{socket.gethostname()}:{os.getpid()}"  # which replica answered /healthz
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +78,11 @@ class WardenSettings:
     db_threads: int = 8
     monitor: bool = True  # usage records for the monitor (off the request path)
     monitor_flush_s: float = 0.5
+    # None: limits in this process; redis://HOST:PORT/DB: shared by every replica.
+    limits_url: str | None = None
+    # PostgreSQL: LISTEN for admin changes, so every replica's calls in flight end at
+    # once (the watch's poll stays as the fallback).
+    listen: bool = True
 
 
 @dataclass(slots=True)
@@ -92,6 +101,7 @@ class Runtime:
     monitor: MonitorService | None = None
     recorder: UsageRecorder | None = None
     fingerprints: Fingerprints = field(default_factory=Fingerprints.empty)
+    listener: ChangeListener | None = None  # PostgreSQL change notices
 
 
 def create_app(
@@ -100,7 +110,7 @@ def create_app(
     *,
     admin_token: str | None = None,
     settings: WardenSettings | None = None,
-    limiter: Limiter | None = None,
+    limiter: AnyLimiter | None = None,
     fingerprints: Fingerprints | Path | None = None,
     policy: Policy | None = None,
     sim_clock: SimClock | None = None,
@@ -131,7 +141,7 @@ def create_app(
     clock = sim_clock.now if sim_clock is not None else _utc_now
     gate = Gate(
         opened,
-        limiter or SlidingWindowLimiter(settings.limit_window_s),
+        limiter or limiter_for(settings),
         writer,
         metrics,
         served.names(),
@@ -141,6 +151,8 @@ def create_app(
         monotonic=sim_clock.monotonic if sim_clock is not None else time.monotonic,
     )
     watch = RevocationWatch(opened, executor, interval_s=settings.watch_interval_s, clock=clock)
+    listen_url = opened.listen_url() if settings.listen else None
+    listener = ChangeListener(listen_url, watch.poke) if listen_url else None
     tenancy = Tenancy(opened, "admin-api", sequencer, clock=clock)
     monitor = MonitorService(opened, sequencer, policy=policy, clock=clock)
     runtime = Runtime(
@@ -156,6 +168,7 @@ def create_app(
         monitor,
         recorder,
         prints,
+        listener,
     )
     services = Services(gate, served, watch, settings.max_body_bytes)
     admin = AdminApi(tenancy, watch, token or None, executor)
@@ -199,11 +212,27 @@ def create_app(
         return json_response(body)
 
     async def healthz(_request: Request) -> Response:
+        state: dict[str, Any] = {"replica": REPLICA, "db": "ok", "limits": "in-process"}
+        problems: list[str] = []
         try:
             await asyncio.get_running_loop().run_in_executor(executor, opened.ping)
         except StoreError as exc:
-            return json_response({"status": "unavailable", "reason": str(exc)}, 503)
-        return json_response({"status": "ok", "models": served.names()})
+            state["db"] = "unavailable"
+            problems.append(str(exc))
+        if isinstance(gate.limiter, SharedLimiter):
+            state["limits"] = "ok"
+            try:
+                await gate.limiter.ping()
+            except LimitsUnavailable as exc:
+                state["limits"] = "unavailable"
+                problems.append(str(exc))
+        if listener is not None:
+            state["notices"] = "listening" if listener.connected else "polling"
+        if problems:
+            return json_response(
+                {"status": "unavailable", "reason": "; ".join(problems), **state}, 503
+            )
+        return json_response({"status": "ok", "models": served.names(), **state})
 
     async def metrics_endpoint(_request: Request) -> Response:
         return Response(metrics.render(), media_type=CONTENT_TYPE)
@@ -212,13 +241,21 @@ def create_app(
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         await writer.start()
         await watch.start()
+        if isinstance(gate.limiter, SharedLimiter):
+            await gate.limiter.start()
+        if listener is not None:
+            await listener.start()
         if recorder is not None:
             await recorder.start()
         try:
             yield
         finally:
+            if listener is not None:
+                await listener.stop()
             await watch.stop()
             await served.aclose()
+            if isinstance(gate.limiter, SharedLimiter):
+                await gate.limiter.aclose()
             if recorder is not None:
                 await recorder.stop()
             await writer.stop()
@@ -263,6 +300,15 @@ async def _internal_error(request: Request, exc: Exception) -> Response:
     dialect: Dialect = "anthropic" if request.url.path.startswith("/v1/messages") else "openai"
     error = ApiError(500, "internal_error", "Internal error; it has been logged.")
     return error_response(dialect, error)
+
+
+def limiter_for(settings: WardenSettings) -> AnyLimiter:
+    """The in-process limiter, or the Redis one that ``settings.limits_url`` names."""
+    if settings.limits_url is None:
+        return SlidingWindowLimiter(settings.limit_window_s)
+    from benchwarden.warden.redis_limits import RedisLimiter
+
+    return RedisLimiter(settings.limits_url, window_s=settings.limit_window_s)
 
 
 def _utc_now() -> datetime:

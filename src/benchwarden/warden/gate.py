@@ -26,11 +26,12 @@ from benchwarden.store.warden_store import WardenStore
 from benchwarden.warden import keys
 from benchwarden.warden.audit import AuditEntry
 from benchwarden.warden.audit_writer import AuditWriter
-from benchwarden.warden.limits import Limiter, Limits, Reservation
+from benchwarden.warden.limits import Limits, Reservation
 from benchwarden.warden.metrics import WardenMetrics
 from benchwarden.warden.monitor.recorder import Observation, UsageRecorder
 from benchwarden.warden.monitor.text import prompt_text
 from benchwarden.warden.policy import Allow, Decision, Refuse, RequestFacts, decide, key_refusal
+from benchwarden.warden.shared_limits import AnyLimiter, LimitsUnavailable, reserve
 from benchwarden.warden.tokens import prompt_bound
 
 log = logging.getLogger("benchwarden.warden.gate")
@@ -63,7 +64,7 @@ class Gate:
     def __init__(
         self,
         store: WardenStore,
-        limiter: Limiter,
+        limiter: AnyLimiter,
         writer: AuditWriter,
         metrics: WardenMetrics,
         served: Collection[str],
@@ -137,7 +138,8 @@ class Gate:
         if isinstance(decision, Allow):
             assert call is not None and grant is not None
             bound = self.estimator(call.request)
-            decision, reservation = self._reserve(decision, grant, bound + call.request.max_tokens)
+            tokens = bound + call.request.max_tokens
+            decision, reservation = await self._reserve(decision, grant, tokens)
         entry = self._decision_entry(
             endpoint, decision, key, key_id, facts, call, reservation, request_sha256, context
         )
@@ -211,12 +213,23 @@ class Gate:
             flags=list(flags),
         )
 
-    def _reserve(
+    async def _reserve(
         self, decision: Allow, grant: GrantRecord, tokens: int
     ) -> tuple[Decision, Reservation | None]:
-        """Take capacity under the grant's current terms, or turn the Allow into a 429."""
-        self.limiter.set_limits(grant.id, Limits(grant.rpm, grant.tpm, grant.max_concurrency))
-        reserved = self.limiter.reserve(grant.id, tokens, self.monotonic())
+        """Take capacity under the grant's current terms, or turn the Allow into a 429
+        (a 503 when shared limits cannot be reached: fail closed)."""
+        limits = Limits(grant.rpm, grant.tpm, grant.max_concurrency)
+        try:
+            reserved = await reserve(self.limiter, grant.id, limits, tokens, self.monotonic())
+        except LimitsUnavailable as exc:
+            log.error("refusing a request: the shared limits cannot be reached: %s", exc)
+            unavailable = Refuse(
+                503,
+                "limits_unavailable",
+                "The rate limits cannot be checked right now, so nothing is served. Retry later.",
+                retry_after_s=1.0,
+            )
+            return unavailable, None
         if isinstance(reserved, Reservation):
             return decision, reserved
         refusal = Refuse(

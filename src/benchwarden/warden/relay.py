@@ -199,7 +199,7 @@ class _RelayedStream:
     def finish_aborted(self) -> None:
         self.finish("aborted", "client_disconnected")
 
-    def _forward(self, event: str | None, data: str) -> bytes | None:
+    async def _forward(self, event: str | None, data: str) -> bytes | None:
         """The bytes to send for one upstream event (None: keep it back)."""
         if data.strip() == "[DONE]":
             return sse("[DONE]", event)
@@ -211,7 +211,7 @@ class _RelayedStream:
             return sse(data, event)
         pieces = self.observer.see(parsed)
         for _ in range(pieces):
-            why = self.meter.admit_piece()
+            why = await self.meter.admit()
             if why is not None:
                 raise _Cut(why)
         usage_only = self.call.api == "chat" and not parsed.get("choices") and "usage" in parsed
@@ -227,7 +227,7 @@ class _RelayedStream:
             item = self.first
             while item is not None:
                 try:
-                    out = self._forward(*item)
+                    out = await self._forward(*item)
                 except _Cut:
                     self.finish("cut", "token_limit")
                     yield stream_error(self.call.api, self.call.dialect, _token_limit())

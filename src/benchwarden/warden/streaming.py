@@ -166,7 +166,7 @@ class StreamCall:
             delta = self.first
             while delta is not None:
                 if delta.text or delta.reasoning or delta.tool_call is not None:
-                    why = self.meter.admit_piece()
+                    why = await self.meter.admit()
                     if why is not None:
                         usage = self.meter.counted()
                         self.finish("cut", why, usage)

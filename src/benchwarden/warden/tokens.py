@@ -22,7 +22,8 @@ from collections.abc import Callable
 
 from benchwarden.models.content import ImagePart, Part, Reasoning, TextPart, ToolCall, ToolResult
 from benchwarden.models.types import GenerateRequest, Usage
-from benchwarden.warden.limits import Limiter, Reservation
+from benchwarden.warden.limits import Reservation
+from benchwarden.warden.shared_limits import AnyLimiter, SharedLimiter, extend
 
 PER_MESSAGE_ALLOWANCE = 8
 FIXED_ALLOWANCE = 64
@@ -96,7 +97,7 @@ class Meter:
 
     def __init__(
         self,
-        limiter: Limiter,
+        limiter: AnyLimiter,
         reservation: Reservation,
         prompt_tokens: int,
         max_tokens: int,
@@ -111,15 +112,33 @@ class Meter:
 
     def admit_piece(self) -> str | None:
         """Count one piece; None to send it, or why the stream must end instead
-        (``max_tokens``: the request's own limit; ``token_limit``: the grant's TPM)."""
+        (``max_tokens``: the request's own limit; ``token_limit``: the grant's TPM).
+        For an in-process limiter; ``admit`` takes either kind."""
+        limiter = self._limiter
+        assert not isinstance(limiter, SharedLimiter), "a shared limiter needs admit()"
         if self.output + 1 > self.max_tokens:
             return "max_tokens"
         needed = self.prompt_tokens + self.output + 1 - self.reservation.tokens
         if needed > 0:
             step = max(needed, self.EXTEND_STEP)
             now = self._clock()
-            extended = self._limiter.extend(self.reservation, step, now)
-            if not extended and not self._limiter.extend(self.reservation, needed, now):
+            extended = limiter.extend(self.reservation, step, now)
+            if not extended and not limiter.extend(self.reservation, needed, now):
+                return "token_limit"
+        self.output += 1
+        return None
+
+    async def admit(self) -> str | None:
+        """``admit_piece`` for any limiter: a shared one is asked only when the count
+        outgrows the reservation (at most once every ``EXTEND_STEP`` pieces)."""
+        if self.output + 1 > self.max_tokens:
+            return "max_tokens"
+        needed = self.prompt_tokens + self.output + 1 - self.reservation.tokens
+        if needed > 0:
+            step = max(needed, self.EXTEND_STEP)
+            now = self._clock()
+            extended = await extend(self._limiter, self.reservation, step, now)
+            if not extended and not await extend(self._limiter, self.reservation, needed, now):
                 return "token_limit"
         self.output += 1
         return None

@@ -1,0 +1,293 @@
+"""Limits shared by every replica: the sliding log per grant in Redis.
+
+``RedisLimiter`` keeps the same exact windows as ``limits.SlidingWindowLimiter``
+(RPM, TPM reserved at admission and settled at the end, max concurrency), with one
+Lua script per operation (``limit_scripts``), so that an admission on one replica
+and one on another can never both read room that only one of them may take.
+
+- Admission (``areserve``) and extension (``aextend``) are awaited on the request
+  path; a Redis that does not answer within ``timeout_s`` raises
+  ``LimitsUnavailable`` (the gate answers 503 ``limits_unavailable``: fail closed).
+  The client reconnects by itself on the next call, so service resumes as soon as
+  Redis is back.
+- ``settle`` runs in the background (it is called from ``finally`` blocks). Should
+  it fail, the call's reservation stays charged until it leaves the window, and
+  its concurrency slot ends with its lease: conservative, never a leak.
+- Calls in flight hold leases (``lease_s``) that one task renews every third of a
+  lease; a replica that dies stops renewing and its slots are freed when they end.
+
+Redis restarted without persistence forgets the windows (the next minute can admit
+a full grant again): deploy/redis.conf turns on the append-only file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
+
+from benchwarden.warden import limit_scripts
+from benchwarden.warden.limits import CONCURRENCY_RETRY_S, Limits, Reservation, RetryAfter
+from benchwarden.warden.shared_limits import LimitsUnavailable, SharedLimiter
+
+log = logging.getLogger("benchwarden.warden.redis_limits")
+_UNLIMITED = -1
+
+
+@dataclass(slots=True)
+class SharedReservation(Reservation):
+    """A reservation whose entries live in Redis: their ids and amounts, oldest first."""
+
+    rid: str = ""
+    members: list[tuple[str, int]] = field(default_factory=list)
+    tpm: int | None = None  # the grant's TPM when admitted, which extensions are held to
+
+
+@dataclass(frozen=True, slots=True)
+class WindowCounts:
+    """What one admission saw in the grant's window (after its own decision)."""
+
+    requests: int
+    tokens: int
+    in_flight: int
+
+
+class RedisLimiter(SharedLimiter):
+    def __init__(
+        self,
+        url: str,
+        *,
+        window_s: float = 60.0,
+        lease_s: float = 15.0,
+        timeout_s: float = 0.5,
+        prefix: str = "bw:lim",
+    ) -> None:
+        self.url = url
+        self.window_s = window_s
+        self.lease_s = lease_s
+        self.timeout_s = timeout_s
+        self.prefix = prefix
+        self._replica = uuid.uuid4().hex[:12]
+        self._ids = itertools.count(1)
+        self._client: Redis | None = None
+        self._scripts: dict[str, Any] = {}
+        self._live: dict[str, SharedReservation] = {}
+        self._pending: set[asyncio.Task[None]] = set()
+        self._renewer: asyncio.Task[None] | None = None
+        self.last_counts: WindowCounts | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    async def start(self) -> None:
+        if self._client is None:
+            # No retries inside the client: a request waits at most timeout_s, then
+            # is refused; the next request tries a fresh connection.
+            self._client = Redis.from_url(
+                self.url,
+                socket_timeout=self.timeout_s,
+                socket_connect_timeout=self.timeout_s,
+                retry=Retry(NoBackoff(), 0),
+            )
+            for name in ("RESERVE", "EXTEND", "SETTLE", "RENEW", "USAGE"):
+                self._scripts[name] = self._client.register_script(getattr(limit_scripts, name))
+        if self._renewer is None:
+            self._renewer = asyncio.create_task(self._renew_loop(), name="warden-limit-leases")
+
+    async def aclose(self) -> None:
+        if self._renewer is not None:
+            self._renewer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._renewer
+            self._renewer = None
+        await self.flush()
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    async def flush(self) -> None:
+        """Wait for the settlements handed off so far."""
+        if self._pending:
+            await asyncio.wait(list(self._pending), timeout=self.timeout_s * 4)
+
+    async def usage(self, grant_id: int) -> tuple[int, int, int]:
+        """(requests, tokens, in flight) in the grant's window now, across replicas."""
+        reply = await self._script("USAGE", self._keys(grant_id), [self._ms(self.window_s)])
+        return int(reply[0]), int(reply[1]), int(reply[2])
+
+    async def ping(self) -> None:
+        await self._call(lambda client: client.ping())
+
+    # -- keys and calls ----------------------------------------------------------------
+
+    def _keys(self, grant_id: int) -> list[str]:
+        tag = f"{self.prefix}:{{g{grant_id}}}"
+        return [f"{tag}:req", f"{tag}:tok", f"{tag}:amt", f"{tag}:used", f"{tag}:active"]
+
+    def _ms(self, seconds: float) -> int:
+        return max(1, round(seconds * 1000))
+
+    @property
+    def _ttl_ms(self) -> int:
+        return self._ms(self.window_s + self.lease_s) + 1000
+
+    async def _call(self, work: Callable[[Redis], Awaitable[Any]]) -> Any:
+        if self._client is None:
+            raise LimitsUnavailable("the limiter is not started")
+        try:
+            return await asyncio.wait_for(work(self._client), self.timeout_s * 2)
+        except (RedisError, OSError, TimeoutError) as exc:
+            raise LimitsUnavailable(f"Redis at {self._safe_url()}: {exc}") from exc
+
+    async def _script(self, name: str, keys: list[str], args: list[Any]) -> Any:
+        script = self._scripts.get(name)
+        if script is None:
+            raise LimitsUnavailable("the limiter is not started")
+        return await self._call(lambda _client: script(keys=keys, args=args))
+
+    def _safe_url(self) -> str:
+        """The URL without a password."""
+        _head, at, tail = self.url.rpartition("@")
+        return f"redis://...@{tail}" if at else self.url
+
+    # -- the limiter ---------------------------------------------------------------------
+
+    async def areserve(
+        self, grant_id: int, limits: Limits, tokens: int
+    ) -> Reservation | RetryAfter:
+        rid = f"{self._replica}:{next(self._ids)}"
+        args = [
+            self._ms(self.window_s),
+            _or_unlimited(limits.rpm),
+            _or_unlimited(limits.tpm),
+            _or_unlimited(limits.max_concurrency),
+            tokens,
+            rid,
+            self._ms(self.lease_s),
+            self._ttl_ms,
+        ]
+        reply = await self._script("RESERVE", self._keys(grant_id), args)
+        admitted, code, wait_ms, requests, used, active = reply
+        self.last_counts = WindowCounts(int(requests), int(used), int(active))
+        code = code.decode() if isinstance(code, bytes) else str(code)
+        if int(admitted) == 1:
+            reservation = SharedReservation(
+                grant_id, tokens, rid=rid, members=[(rid, tokens)], tpm=limits.tpm
+            )
+            self._live[rid] = reservation
+            return reservation
+        return _refusal(code, float(wait_ms) / 1000, limits, tokens, int(active))
+
+    async def aextend(self, reservation: Reservation, tokens: int) -> bool:
+        if tokens <= 0:
+            return True
+        shared = cast(SharedReservation, reservation)
+        member = f"{shared.rid}:{len(shared.members)}"
+        args = [
+            self._ms(self.window_s),
+            _or_unlimited(shared.tpm),
+            tokens,
+            member,
+            shared.rid,
+            self._ms(self.lease_s),
+            self._ttl_ms,
+        ]
+        try:
+            charged = await self._script("EXTEND", self._keys(shared.grant_id), args)
+        except LimitsUnavailable as exc:
+            log.warning("a stream could not be charged more tokens, so it ends: %s", exc)
+            return False
+        if int(charged) != 1:
+            return False
+        shared.members.append((member, tokens))
+        shared.tokens += tokens
+        return True
+
+    def settle(self, reservation: Reservation, actual_tokens: int, now: float) -> None:
+        """Idempotent; returns at once (the script runs on the event loop's side)."""
+        if reservation.settled:
+            return
+        reservation.settled = True
+        shared = cast(SharedReservation, reservation)
+        self._live.pop(shared.rid, None)
+        args: list[Any] = [self._ms(self.window_s), max(0, actual_tokens), shared.rid]
+        args.append(self._ttl_ms)
+        for member, amount in shared.members:
+            args += [member, amount]
+        reservation.tokens = max(0, actual_tokens)
+        try:
+            task = asyncio.get_running_loop().create_task(
+                self._settle(shared.grant_id, args), name="warden-limit-settle"
+            )
+        except RuntimeError:  # no loop (shutting down): the lease and window free it
+            return
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def _settle(self, grant_id: int, args: list[Any]) -> None:
+        try:
+            await self._script("SETTLE", self._keys(grant_id), args)
+        except LimitsUnavailable as exc:
+            log.warning("a settlement was lost (the lease and the window free it): %s", exc)
+
+    async def _renew_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.lease_s / 3)
+            if not self._live:
+                continue
+            by_grant: dict[int, list[str]] = {}
+            for rid, reservation in list(self._live.items()):
+                by_grant.setdefault(reservation.grant_id, []).append(rid)
+            keys: list[str] = []
+            args: list[Any] = [self._ms(self.lease_s)]
+            for grant_id, rids in by_grant.items():
+                keys.append(self._keys(grant_id)[4])
+                args += [len(rids), *rids]
+            try:
+                await self._script("RENEW", keys, args)
+            except LimitsUnavailable as exc:
+                log.warning("leases of calls in flight not renewed: %s", exc)
+
+
+def _or_unlimited(value: int | None) -> int:
+    return _UNLIMITED if value is None else value
+
+
+def _refusal(code: str, wait_s: float, limits: Limits, tokens: int, active: int) -> RetryAfter:
+    """The same refusals, messages and waits as the in-process limiter."""
+    if code == "too_large":
+        return RetryAfter(
+            0.0,
+            "token_limit",
+            f"This request needs up to {tokens} tokens (prompt and max_tokens) but "
+            f"the grant allows {limits.tpm} tokens per minute. Lower max_tokens or "
+            "shorten the prompt.",
+            retryable=False,
+        )
+    if code == "concurrency":
+        return RetryAfter(
+            CONCURRENCY_RETRY_S,
+            "rate_limited",
+            f"{active} requests of this grant are in flight, its maximum. Wait for one to finish.",
+        )
+    if code == "rpm":
+        return RetryAfter(
+            wait_s,
+            "rate_limited",
+            f"The grant's limit of {limits.rpm} requests per minute is reached.",
+        )
+    return RetryAfter(
+        wait_s,
+        "token_limit",
+        f"The grant's limit of {limits.tpm} tokens per minute is reached "
+        f"(this request reserves up to {tokens}).",
+    )
