@@ -25,6 +25,7 @@ from benchwarden.bench.agentic.toolchains import TOOLCHAINS
 from benchwarden.bench.agentic.trajectory import MAX_STEP_OUTPUT_CHARS, Step, Tally, cut
 from benchwarden.bench.agentic.workspace import TestRun, Workspace
 from benchwarden.bench.sandbox import workspace_files as files
+from benchwarden.bench.sandbox.shell import prepare_workspace
 from benchwarden.models.protocol import ModelClient
 from benchwarden.models.types import Message
 
@@ -133,8 +134,6 @@ def parse_whole_files(answer: str, exercise: Exercise) -> dict[str, str]:
 def _write(workspace: Workspace, answer: dict[str, str]) -> None:
     for path, text in answer.items():
         files.write_file(workspace.root, path, text if text.endswith("\n") else text + "\n")
-    from benchwarden.bench.sandbox.shell import prepare_workspace
-
     prepare_workspace(workspace.root, workspace.uid)
 
 

@@ -9,7 +9,7 @@ at the end; ``try1_passed`` (edit) is the leaderboard's first figure.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from benchwarden.bench.agentic.attempt import AttemptResult, AttemptSetup
 from benchwarden.bench.agentic.check import language_reason
@@ -96,8 +96,6 @@ class PolyglotAttempt:
         exercise = Exercise.from_dict(item.metadata["exercise"])
         limits = self.limits
         if context.max_tokens is not None:
-            from dataclasses import replace
-
             limits = replace(limits, answer_tokens=context.max_tokens)
         setup = AttemptSetup(
             exercise=exercise,
