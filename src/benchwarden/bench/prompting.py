@@ -39,4 +39,5 @@ def build_request(
         epoch=task.epoch,
         purpose=purpose,
         mode=mode,
+        item_id=item.id,
     )

@@ -29,6 +29,14 @@ or swapped once and remembered, so none of these is needed to get an answer)::
 OpenAI models named like o1/o3/o4/gpt-5 default to ``max_completion_tokens`` and no
 ``temperature``/``top_p``; ``unsupported_params = []`` sends them anyway.
 
+Answers recorded elsewhere (a CSV or JSONL file; see models/replay_file.py) are a
+model too, scored like any other (``-m replay:FILE`` does the same without a file)::
+
+    [models."vendor-answers"]
+    provider = "replay"
+    path = "answers/vendor.csv"         # relative to this file
+    purposes = ["benchmarking"]
+
 The default file is ``BENCHWARDEN_HOME/models.toml``; ``--config FILE`` picks another.
 """
 
@@ -42,8 +50,8 @@ from typing import Any, Literal
 from benchwarden.models.types import Mode
 from benchwarden.paths import home_dir
 
-Provider = Literal["openai", "anthropic", "local"]
-PROVIDERS: tuple[Provider, ...] = ("openai", "anthropic", "local")
+Provider = Literal["openai", "anthropic", "local", "replay"]
+PROVIDERS: tuple[Provider, ...] = ("openai", "anthropic", "local", "replay")
 Api = Literal["chat", "responses"]
 APIS: tuple[Api, ...] = ("chat", "responses")
 EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh")
@@ -146,6 +154,35 @@ def parse_model_options(table: dict[str, Any], where: str) -> dict[str, Any]:
     return options
 
 
+def _purposes(table: dict[str, Any], where: str) -> tuple[str, ...] | None:
+    purposes = table.get("purposes")
+    if purposes is not None and not (
+        isinstance(purposes, list) and all(isinstance(p, str) for p in purposes)
+    ):
+        raise ConfigError(f"{where}: field 'purposes' must be a list of strings")
+    return tuple(purposes) if purposes is not None else None
+
+
+def replay_spec(name: str, path: Path, purposes: tuple[str, ...] | None = None) -> ModelSpec:
+    """Recorded answers in ``path`` as a model (the file is read when it is opened)."""
+    return ModelSpec(
+        name=name,
+        provider="replay",
+        upstream_model=str(path),
+        purposes=purposes,
+        max_concurrency=8,
+        description=f"recorded answers from {path.name}",
+    )
+
+
+def _replay(name: str, table: dict[str, Any], where: str, source: str) -> ModelSpec:
+    raw = _require(table, "path", str, where)
+    path = Path(raw).expanduser()
+    if not path.is_absolute() and source != "<config>":
+        path = Path(source).parent / path
+    return replay_spec(name, path, _purposes(table, where))
+
+
 def parse_config(text: str, source: str = "<config>") -> dict[str, ModelSpec]:
     try:
         data = tomllib.loads(text)
@@ -160,18 +197,18 @@ def parse_config(text: str, source: str = "<config>") -> dict[str, ModelSpec]:
         if not isinstance(table, dict):
             raise ConfigError(f"{where} must be a table")
         provider = _require(table, "provider", str, where)
+        if provider == "replay":
+            specs[name] = _replay(name, table, where, source)
+            continue
         if provider not in ("openai", "anthropic"):
             raise ConfigError(
-                f"{where}: field 'provider' must be 'openai' or 'anthropic', got {provider!r}"
+                f"{where}: field 'provider' must be 'openai', 'anthropic' or 'replay', "
+                f"got {provider!r}"
             )
         base_url = _require(table, "base_url", str, where)
         if not base_url.startswith(("http://", "https://")):
             raise ConfigError(f"{where}: field 'base_url' must start with http:// or https://")
-        purposes = table.get("purposes")
-        if purposes is not None and not (
-            isinstance(purposes, list) and all(isinstance(p, str) for p in purposes)
-        ):
-            raise ConfigError(f"{where}: field 'purposes' must be a list of strings")
+        purposes = _purposes(table, where)
         max_conc = table.get("max_concurrency", 8)
         if not isinstance(max_conc, int) or max_conc < 1:
             raise ConfigError(f"{where}: field 'max_concurrency' must be a positive integer")
@@ -209,7 +246,7 @@ def parse_config(text: str, source: str = "<config>") -> dict[str, ModelSpec]:
             upstream_model=str(table.get("model", name)),
             base_url=base_url,
             api_key_env=key_env,
-            purposes=tuple(purposes) if purposes is not None else None,
+            purposes=purposes,
             max_concurrency=max_conc,
             mode=Mode(mode_raw),
             description=str(table.get("description", "")),

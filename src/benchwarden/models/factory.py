@@ -45,6 +45,10 @@ def open_transport(spec: ModelSpec, limiter: AdaptiveLimiter) -> Transport:
         from benchwarden.models.local.client import LocalTransport  # llama.cpp loads lazily
 
         return LocalTransport(spec)
+    if spec.provider == "replay":
+        from benchwarden.models.replay import ReplayTransport
+
+        return ReplayTransport(spec)
     assert spec.base_url is not None
     key = api_key(spec)
     connections = max(spec.max_concurrency, 1)
@@ -99,6 +103,6 @@ def open_client(
         time_budget_s=spec.time_budget_s,
     )
     client: ModelClient = PacedClient(open_transport(spec, limiter), limiter, policy)
-    if use_cache:
+    if use_cache and spec.provider != "replay":  # recorded answers need no cache
         client = CachedClient(client, cache or ResponseCache(cache_dir() / "responses"))
     return client

@@ -1,18 +1,21 @@
-"""Model names to specs: the embedded models, ``openai/<m>``, ``anthropic/<m>`` and
-the names a config file defines. Resolution is lazy: nothing is loaded or contacted.
+"""Model names to specs: the embedded models, ``openai/<m>``, ``anthropic/<m>``,
+``replay:FILE`` (recorded answers) and the names a config file defines. Resolution is
+lazy: nothing is loaded or contacted (a replay file must exist, nothing more).
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
-from benchwarden.models.config import ModelSpec
+from benchwarden.models.config import ModelSpec, replay_spec
 from benchwarden.models.errors import ModelUnavailable
 from benchwarden.models.types import Mode
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 ANTHROPIC_BASE_URL = "https://api.anthropic.com"
+REPLAY_PREFIX = "replay:"
 
 EMBEDDED: dict[str, ModelSpec] = {
     "local/smollm2-135m": ModelSpec(
@@ -40,6 +43,15 @@ def resolve(name: str, configured: dict[str, ModelSpec] | None = None) -> ModelS
         return configured[name]
     if name in EMBEDDED:
         return EMBEDDED[name]
+    if name.startswith(REPLAY_PREFIX):
+        path = Path(name.removeprefix(REPLAY_PREFIX)).expanduser()
+        if not path.is_file():
+            raise ModelUnavailable(
+                name,
+                f"no replay file at {path}",
+                hint="Give the path of a CSV or JSONL file of recorded answers: replay:FILE.",
+            )
+        return replay_spec(name, path.absolute())
     provider, _, model = name.partition("/")
     if provider == "openai" and model:
         return ModelSpec(
@@ -61,7 +73,7 @@ def resolve(name: str, configured: dict[str, ModelSpec] | None = None) -> ModelS
     raise ModelUnavailable(
         name,
         "unknown model",
-        hint=f"Use one of {known}, openai/<model>, anthropic/<model>, "
+        hint=f"Use one of {known}, openai/<model>, anthropic/<model>, replay:FILE, "
         "or define it in a config file (see `benchwarden models --help`).",
     )
 

@@ -66,7 +66,9 @@ class GenerateRequest:
 
     ``prompt`` is for completion mode; chat mode uses ``messages`` and ``system``.
     ``epoch`` is not sent to the model: it separates otherwise identical samples in
-    the cache so repeated sampling is not served one cached answer.
+    the cache so repeated sampling is not served one cached answer. ``item_id`` is not
+    sent either: it names the suite item asked about, so recorded answers can be looked
+    up by it (the replay provider); it is not part of the cache key.
     """
 
     messages: tuple[Message, ...] = ()
@@ -81,6 +83,7 @@ class GenerateRequest:
     mode: Mode | None = None
     epoch: int = 0
     purpose: str | None = None
+    item_id: str | None = None
     # The answer must be exactly one of these strings (a judge's label). Embedded
     # models are constrained by a grammar; remote providers get only the instructions
     # the prompt already carries, so callers still parse the answer.
