@@ -1,0 +1,91 @@
+"""``serve --workers N``: several processes behind one port, limits exact across them
+(Redis), all stopped by one SIGTERM to the parent; refused without shared limits."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx2 as httpx
+import pytest
+
+from benchwarden.store.warden_store import open_warden_store
+from benchwarden.testing.mock_upstream import MockUpstream, ThreadedMockUpstream
+from tests.store.pg import PgServer, free_port
+from tests.warden.scale.cluster import backends_toml
+from tests.warden.scale.redis_server import RedisServer
+from tests.warden.scale.test_replicas import codes, fire, tenant
+
+
+@pytest.fixture(scope="module")
+def plain_upstream() -> Iterator[MockUpstream]:
+    with ThreadedMockUpstream(reply="alpha beta gamma") as mock:
+        yield mock
+
+
+def test_workers_share_one_port_and_one_set_of_limits(
+    pg_server: PgServer, redis_server: RedisServer, plain_upstream: MockUpstream
+) -> None:
+    db = pg_server.create_database()
+    open_warden_store(db).close()
+    base = Path(tempfile.mkdtemp(prefix="bw-workers-"))
+    backends = base / "backends.toml"
+    backends.write_text(backends_toml(plain_upstream))
+    port = free_port()
+    env = {**os.environ, "BENCHWARDEN_HOME": str(base), "WARDEN_SCALE_UPSTREAM_KEY": "sk-x"}
+    log = base / "serve.log"
+    args = ["--port", str(port), "--db", db, "--backends", str(backends), "--no-monitor",
+            "--workers", "2", "--limits", redis_server.url, "--log-level", "warning"]  # fmt: skip
+    parent = subprocess.Popen(
+        [sys.executable, "-m", "benchwarden.cli", "serve", *args],
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        replicas: set[str] = set()
+        deadline = time.monotonic() + 90
+        while len(replicas) < 2 and time.monotonic() < deadline:
+            assert parent.poll() is None, log.read_text()
+            try:  # a new connection each time: the kernel spreads them over the workers
+                health = httpx.get(f"{url}/healthz", timeout=2)
+                if health.status_code == 200:
+                    replicas.add(health.json()["replica"])
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+        assert len(replicas) == 2, f"answered by {replicas}"
+        _org, _key_id, key = tenant(db, rpm=5)
+        seen = codes(asyncio.run(fire(url, key, 20)))
+        assert seen == {"ok": 5, "rate_limited": 15}
+    finally:
+        os.kill(parent.pid, signal.SIGTERM)  # the supervisor stops its workers
+        try:
+            parent.wait(30)
+        finally:
+            if parent.poll() is None:
+                os.kill(parent.pid, signal.SIGKILL)
+            shutil.rmtree(base, ignore_errors=True)
+    with pytest.raises(httpx.HTTPError):
+        httpx.get(f"{url}/healthz", timeout=2)
+
+
+def test_workers_need_shared_limits() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "benchwarden.cli", "serve", "--workers", "3"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode != 0
+    assert "--workers 3 needs --limits redis://" in done.stdout + done.stderr
