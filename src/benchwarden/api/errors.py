@@ -51,6 +51,7 @@ class ApiError(Exception):
         *,
         retry_after_s: float | None = None,
         retryable: bool | None = None,
+        param: str | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -58,6 +59,7 @@ class ApiError(Exception):
         self.message = message
         self.retry_after_s = retry_after_s
         self.retryable = retryable
+        self.param = param  # OpenAI's ``param``: the request field at fault, when one is
 
     def __repr__(self) -> str:
         return f"ApiError({self.status}, {self.code!r}, {self.message!r})"
@@ -84,7 +86,7 @@ def error_body(dialect: Dialect, error: ApiError) -> dict[str, Any]:
             "error": {
                 "message": error.message,
                 "type": kind,
-                "param": None,
+                "param": error.param,
                 "code": error.code,
             }
         }

@@ -72,6 +72,10 @@ class BadRequest(ModelError):
     kind = "bad_request"
 
 
+CONTEXT_LENGTH_EXCEEDED = "context_length_exceeded"
+"""A BadRequest's code when the prompt does not fit the model's window (OpenAI's name)."""
+
+
 class UpstreamError(ModelError):
     """5xx, malformed responses, dropped connections: transient, worth retrying."""
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from benchwarden.api.errors import ApiError
 from benchwarden.models.errors import (
+    CONTEXT_LENGTH_EXCEEDED,
     AccessDenied,
     BadRequest,
     ModelError,
@@ -15,6 +16,11 @@ from benchwarden.models.errors import (
     ModelUnavailable,
     RateLimited,
 )
+
+
+def is_context_overflow(error: BadRequest) -> bool:
+    """The prompt did not fit: OpenAI's code, or Anthropic's wording (its body has none)."""
+    return error.code == CONTEXT_LENGTH_EXCEEDED or "prompt is too long" in error.message
 
 
 def api_error_for(error: ModelError) -> ApiError:
@@ -27,8 +33,20 @@ def api_error_for(error: ModelError) -> ApiError:
             f"The upstream serving this model is rate limiting warden: {text}",
             retry_after_s=error.retry_after_s if error.retry_after_s is not None else 1.0,
         )
+    if isinstance(error, BadRequest) and is_context_overflow(error):
+        return ApiError(
+            400,
+            CONTEXT_LENGTH_EXCEEDED,
+            f"{text.rstrip('.')}. Reduce the length of the messages (or the prompt), or "
+            "lower max_tokens, and try again.",
+            retryable=False,
+            param="messages",
+        )
     if isinstance(error, BadRequest):
-        return ApiError(400, "upstream_bad_request", f"The model refused the request: {text}")
+        # The backend rejected the request as invalid; nothing refused anything.
+        return ApiError(
+            400, "upstream_bad_request", f"The model's backend rejected the request: {text}"
+        )
     if isinstance(error, AccessDenied):
         return ApiError(
             502,

@@ -19,8 +19,15 @@ from pathlib import Path
 
 from benchwarden.models.config import ModelSpec
 from benchwarden.models.content import ToolCallDelta
-from benchwarden.models.errors import BadRequest, ModelError, ModelTimeout, ModelUnavailable
+from benchwarden.models.errors import (
+    CONTEXT_LENGTH_EXCEEDED,
+    BadRequest,
+    ModelError,
+    ModelTimeout,
+    ModelUnavailable,
+)
 from benchwarden.models.local.engine import (
+    ContextOverflow,
     GrammarRejected,
     LlamaEngine,
     LocalCall,
@@ -143,8 +150,18 @@ class LocalTransport:
             return BadRequest(self.name, str(exc), hint="Use --mode completion for this model.")
         if isinstance(exc, GrammarRejected):
             return BadRequest(self.name, str(exc), hint="Simplify the tools' JSON schemas.")
+        if isinstance(exc, ContextOverflow):
+            # Worded and coded as the OpenAI API does (context_length_exceeded), sizes first.
+            return BadRequest(
+                self.name,
+                f"This model's maximum context length is {exc.window} tokens, but the prompt "
+                f"has {exc.prompt_tokens} tokens: it does not fit, with room for the answer",
+                hint="Shorten the prompt or the conversation; for an embedded model the "
+                "window can be raised with BENCHWARDEN_LOCAL_CTX.",
+                code=CONTEXT_LENGTH_EXCEEDED,
+            )
         if isinstance(exc, ValueError):
-            return BadRequest(self.name, str(exc), hint="Shorten the prompt.")
+            return BadRequest(self.name, str(exc), hint="Check the request's parameters.")
         return ModelUnavailable(self.name, f"llama.cpp failed: {type(exc).__name__}: {exc}")
 
     def _metadata(self, mode: Mode, call: LocalCall, plan: ToolPlan | None) -> dict[str, object]:

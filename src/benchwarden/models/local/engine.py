@@ -67,6 +67,19 @@ class GrammarRejected(ValueError):
     """llama.cpp cannot parse the grammar built for a request."""
 
 
+class ContextOverflow(ValueError):
+    """The prompt does not fit the model's context window: nothing was generated (the
+    model did not refuse anything; the request was too long for it)."""
+
+    def __init__(self, prompt_tokens: int, window: int) -> None:
+        self.prompt_tokens = prompt_tokens
+        self.window = window
+        super().__init__(
+            f"prompt of {prompt_tokens} tokens exceeds the model's context window of "
+            f"{window} tokens"
+        )
+
+
 @dataclass(slots=True)
 class LocalCall:
     """A fully prepared generation: chat messages or raw text, and sampling knobs."""
@@ -205,10 +218,8 @@ class LlamaEngine:
                 stop.append(self._eos_text)
         else:
             tokens = llama.tokenize((call.text or "").encode("utf-8"), add_bos=True, special=True)
-        if len(tokens) + 1 >= self.n_ctx:
-            raise ValueError(
-                f"prompt of {len(tokens)} tokens exceeds the context window of {self.n_ctx}"
-            )
+        if len(tokens) + 1 >= self.n_ctx:  # at least one token must fit after it
+            raise ContextOverflow(len(tokens), self.n_ctx)
         return llama, tokens, stop
 
     def _run(self, call: LocalCall, emit: Callable[[str], None] | None) -> LocalOutcome:
