@@ -53,15 +53,6 @@ class SharedReservation(Reservation):
     tpm: int | None = None  # the grant's TPM when admitted, which extensions are held to
 
 
-@dataclass(frozen=True, slots=True)
-class WindowCounts:
-    """What one admission saw in the grant's window (after its own decision)."""
-
-    requests: int
-    tokens: int
-    in_flight: int
-
-
 class RedisLimiter(SharedLimiter):
     def __init__(
         self,
@@ -84,7 +75,6 @@ class RedisLimiter(SharedLimiter):
         self._live: dict[str, SharedReservation] = {}
         self._pending: set[asyncio.Task[None]] = set()
         self._renewer: asyncio.Task[None] | None = None
-        self.last_counts: WindowCounts | None = None
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -144,7 +134,8 @@ class RedisLimiter(SharedLimiter):
         if self._client is None:
             raise LimitsUnavailable("the limiter is not started")
         try:
-            return await asyncio.wait_for(work(self._client), self.timeout_s * 2)
+            async with asyncio.timeout(self.timeout_s * 2):  # no task per call, as wait_for
+                return await work(self._client)
         except (RedisError, OSError, TimeoutError) as exc:
             raise LimitsUnavailable(f"Redis at {self._safe_url()}: {exc}") from exc
 
@@ -176,8 +167,9 @@ class RedisLimiter(SharedLimiter):
             self._ttl_ms,
         ]
         reply = await self._script("RESERVE", self._keys(grant_id), args)
-        admitted, code, wait_ms, requests, used, active = reply
-        self.last_counts = WindowCounts(int(requests), int(used), int(active))
+        # The script also returns the window's counts after this decision (requests,
+        # tokens, in flight): what rate-limit headers would report.
+        admitted, code, wait_ms, _requests, _used, active = reply
         code = code.decode() if isinstance(code, bytes) else str(code)
         if int(admitted) == 1:
             reservation = SharedReservation(
