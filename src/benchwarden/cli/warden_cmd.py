@@ -138,6 +138,15 @@ def serve(
             "them across replicas (default: in this process).",
         ),
     ] = None,
+    limits_lease: Annotated[
+        float,
+        typer.Option(
+            "--limits-lease",
+            min=0.1,
+            help="With --limits: seconds a call in flight keeps its slot unless its replica "
+            "renews it (a replica that dies frees its slots within this).",
+        ),
+    ] = 15.0,
     watch_interval: Annotated[
         float,
         typer.Option(
@@ -169,6 +178,7 @@ def serve(
         "max_body_bytes": int(max_body_mb * 1_000_000),
         "limits_url": limits,
         "watch_interval_s": watch_interval,
+        "limits_lease_s": limits_lease,
     }
     try:
         specs = load_backends(backends)

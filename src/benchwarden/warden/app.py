@@ -80,6 +80,9 @@ class WardenSettings:
     monitor_flush_s: float = 0.5
     # None: limits in this process; redis://HOST:PORT/DB: shared by every replica.
     limits_url: str | None = None
+    # How long a call in flight keeps its slot in Redis unless its replica renews it
+    # (every third of it): a dead replica's slots are free after at most this long.
+    limits_lease_s: float = 15.0
     # PostgreSQL: LISTEN for admin changes, so every replica's calls in flight end at
     # once (the watch's poll stays as the fallback).
     listen: bool = True
@@ -308,7 +311,9 @@ def limiter_for(settings: WardenSettings) -> AnyLimiter:
         return SlidingWindowLimiter(settings.limit_window_s)
     from benchwarden.warden.redis_limits import RedisLimiter
 
-    return RedisLimiter(settings.limits_url, window_s=settings.limit_window_s)
+    return RedisLimiter(
+        settings.limits_url, window_s=settings.limit_window_s, lease_s=settings.limits_lease_s
+    )
 
 
 def _utc_now() -> datetime:

@@ -133,8 +133,8 @@ class Cluster:
                 "--db", self.db, "--backends", str(self.backends), "--no-monitor",
                 "--log-level", "warning", "--watch-interval", str(self.watch_interval_s),
             ]  # fmt: skip
-            if self.limits:
-                args += ["--limits", self.limits]
+            if self.limits:  # short leases: a killed replica's slots free within 4 s
+                args += ["--limits", self.limits, "--limits-lease", "4"]
             log = self.base / f"replica-{i}.log"
             self.replicas[i] = subprocess.Popen(
                 args, env=self.env(), stdout=log.open("wb"), stderr=subprocess.STDOUT

@@ -8,7 +8,10 @@ PostgreSQL database, limits in one real Redis (started from deploy/redis.conf):
   1 s (the replicas' poll is set to 30 s here, so only LISTEN/NOTIFY can do it), and
   the next request on every replica is refused;
 - Redis stopped: 503 limits_unavailable in each API's error body; restarted: served
-  again, with the window as it was (the append-only file of deploy/redis.conf).
+  again, with the window as it was (the append-only file of deploy/redis.conf);
+- one audit chain, verified while all three append, tampering still detected;
+- a replica killed (SIGKILL) mid-stream: a transport error for its client, service
+  from the others, its concurrency slot freed by its lease, its call charged once.
 """
 
 from __future__ import annotations
@@ -205,3 +208,88 @@ def test_redis_down_fails_closed_and_recovers(cluster: Cluster, limits_redis: Re
     assert after.status_code == 429 and after.json()["error"]["code"] == "rate_limited"
     health = httpx.get(f"{cluster.replica_url(0)}/healthz", timeout=10).json()
     assert (health["db"], health["limits"], health["notices"]) == ("ok", "ok", "listening")
+
+
+def test_one_audit_chain_verifies_while_all_replicas_write(cluster: Cluster) -> None:
+    _org, _key_id, key = tenant(cluster.db)
+    store = open_warden_store(cluster.db)
+    tenancy = Tenancy(store, "test")
+    reports: list[Any] = []
+    load = threading.Thread(target=lambda: asyncio.run(fire(cluster.front, key, 150)))
+    try:
+        load.start()
+        while load.is_alive():  # audit verify while the three replicas append
+            reports.append(tenancy.verify_audit())
+        load.join()
+        final = tenancy.verify_audit()
+        assert all(r.ok for r in reports) and final.ok, [r.problem for r in reports]
+        assert len(reports) >= 2
+        rows = tenancy.audit_tail(100_000)
+        assert [r.seq for r in rows] == list(range(rows[0].seq, rows[0].seq + len(rows)))
+        # Tampering is still detected, then undone for the tests after this one.
+        victim = rows[len(rows) // 2]
+        with store.write() as conn:
+            conn.exec_driver_sql(
+                "UPDATE warden_audit SET code = 'forged' WHERE seq = %(seq)s", {"seq": victim.seq}
+            )
+        broken = tenancy.verify_audit()
+        assert broken.problem is not None and broken.problem.kind == "altered"
+        assert broken.problem.seq == victim.seq
+        with store.write() as conn:
+            conn.exec_driver_sql(
+                "UPDATE warden_audit SET code = %(code)s WHERE seq = %(seq)s",
+                {"code": victim.code, "seq": victim.seq},
+            )
+        assert tenancy.verify_audit().ok
+    finally:
+        store.close()
+
+
+def test_a_replica_killed_mid_stream(cluster: Cluster) -> None:
+    """Its client gets a clean error, the others go on, its slot expires with its
+    lease, and its call is charged once (an admission, no settlement)."""
+    org, _key_id, key = tenant(cluster.db, max_concurrency=1)
+    body = {
+        "model": "mock-gpt",
+        "messages": [{"role": "user", "content": "a long story"}],
+        "max_tokens": 500,
+        "stream": True,
+    }
+    headers = {"Authorization": f"Bearer {key}", **PURPOSE}
+    victim = cluster.replicas[2]
+    errors: list[BaseException] = []
+    started = threading.Event()
+
+    def read_stream() -> None:
+        url = f"{cluster.replica_url(2)}/v1/chat/completions"
+        try:
+            with httpx.stream("POST", url, json=body, headers=headers, timeout=30) as response:
+                for line in response.iter_lines():
+                    if line.startswith("data: "):
+                        started.set()
+        except httpx.HTTPError as exc:
+            errors.append(exc)
+
+    reader = threading.Thread(target=read_stream)
+    reader.start()
+    assert started.wait(10)
+    victim.kill()
+    victim.wait(10)
+    reader.join(10)
+    assert errors and isinstance(errors[0], httpx.TransportError)  # not a hang
+    plain = {**body, "stream": False, "max_tokens": 5}
+    # Its slot is still held: the grant allows one call in flight.
+    held = httpx.post(f"{cluster.front}/v1/chat/completions", json=plain, headers=headers)
+    assert held.status_code == 429 and held.json()["error"]["code"] == "rate_limited"
+    deadline = time.monotonic() + 15
+    while True:  # the others go on; the lease (4 s here) frees the slot
+        answer = httpx.post(f"{cluster.front}/v1/chat/completions", json=plain, headers=headers)
+        if answer.status_code == 200:
+            break
+        assert answer.status_code == 429 and time.monotonic() < deadline, answer.text
+        time.sleep(0.2)
+    rows = org_rows(cluster.db, org)
+    streamed = [r for r in rows if r.action == "chat.completions" and r.detail.get("stream")]
+    assert [r.decision for r in streamed] == ["allow"]
+    settled = [r for r in rows if r.action == "chat.completions.settle"]
+    assert len(settled) == 1  # the call that got through; the killed one none, never two
