@@ -21,7 +21,6 @@ from benchwarden.models.content import (
 )
 from benchwarden.models.errors import BadRequest, RateLimited
 from benchwarden.models.factory import open_transport
-from benchwarden.models.pacing.concurrency import AdaptiveLimiter
 from benchwarden.models.responses_client import ResponsesTransport
 from benchwarden.models.types import FinishReason, GenerateRequest, Message
 from tests.models.helpers import assemble, client_for, collect
@@ -65,7 +64,7 @@ def test_config_picks_the_responses_api() -> None:
         '[models.codex]\nprovider = "openai"\napi = "responses"\n'
         'base_url = "http://127.0.0.1:1/v1"\nmodel = "gpt-5-codex"\n'
     )
-    transport = open_transport(specs["codex"], AdaptiveLimiter(1))
+    transport = open_transport(specs["codex"])
     assert isinstance(transport, ResponsesTransport)
 
 

@@ -42,14 +42,14 @@ class AnthropicTransport(HttpTransportBase):
         *,
         max_connections: int = 64,
         extra_headers: Mapping[str, str] | None = None,
-        pause: Callable[[float], None] | None = None,
+        observe: Callable[[Mapping[str, str]], None] | None = None,
         reasoning: ReasoningSettings | None = None,
     ) -> None:
         headers = {"anthropic-version": ANTHROPIC_VERSION, **dict(extra_headers or {})}
         if api_key:
             headers["x-api-key"] = api_key
         super().__init__(
-            name, base_url, max_connections=max_connections, headers=headers, pause=pause
+            name, base_url, max_connections=max_connections, headers=headers, observe=observe
         )
         self.upstream_model = upstream_model
         self.rules = ParamRules.for_model(upstream_model, reasoning)

@@ -1,4 +1,7 @@
-"""Building a ready ModelClient from a spec: transport, then pacing, then the cache."""
+"""Building a ready ModelClient from a spec: transport, then pacing, then the cache.
+
+Concurrency is per client (``--max-concurrency``); the rate schedule is per provider
+account and model, shared in the process (``pacing.shared``)."""
 
 from __future__ import annotations
 
@@ -11,7 +14,9 @@ from benchwarden.models.errors import ModelUnavailable
 from benchwarden.models.openai_client import OpenAITransport
 from benchwarden.models.pacing.concurrency import AdaptiveLimiter
 from benchwarden.models.pacing.paced import PacedClient
+from benchwarden.models.pacing.pacer import RatePacer
 from benchwarden.models.pacing.retry import RetryPolicy
+from benchwarden.models.pacing.shared import pacer_for
 from benchwarden.models.param_rules import ReasoningSettings
 from benchwarden.models.protocol import ModelClient, Transport
 from benchwarden.models.responses_client import ResponsesTransport
@@ -40,7 +45,8 @@ def reasoning_settings(spec: ModelSpec) -> ReasoningSettings:
     )
 
 
-def open_transport(spec: ModelSpec, limiter: AdaptiveLimiter) -> Transport:
+def open_transport(spec: ModelSpec, pacer: RatePacer | None = None) -> Transport:
+    """One provider's transport; ``pacer`` reads the rate-limit headers of its answers."""
     if spec.provider == "local":
         from benchwarden.models.local.client import LocalTransport  # llama.cpp loads lazily
 
@@ -61,7 +67,7 @@ def open_transport(spec: ModelSpec, limiter: AdaptiveLimiter) -> Transport:
             key,
             max_connections=connections,
             extra_headers=spec.headers,
-            pause=limiter.pause,
+            observe=None if pacer is None else pacer.observe,
             reasoning=reasoning,
         )
     if spec.provider == "openai":
@@ -73,7 +79,7 @@ def open_transport(spec: ModelSpec, limiter: AdaptiveLimiter) -> Transport:
             default_mode=spec.mode,
             max_connections=connections,
             extra_headers=spec.headers,
-            pause=limiter.pause,
+            observe=None if pacer is None else pacer.observe,
             reasoning=reasoning,
         )
     return AnthropicTransport(
@@ -83,7 +89,7 @@ def open_transport(spec: ModelSpec, limiter: AdaptiveLimiter) -> Transport:
         key,
         max_connections=connections,
         extra_headers=spec.headers,
-        pause=limiter.pause,
+        observe=None if pacer is None else pacer.observe,
         reasoning=reasoning,
     )
 
@@ -97,12 +103,17 @@ def open_client(
     max_concurrency: int | None = None,
 ) -> ModelClient:
     limiter = AdaptiveLimiter(max_concurrency or spec.max_concurrency)
+    if spec.provider in ("local", "replay"):
+        pacer = RatePacer(spec.name, start=False)  # no provider limit to learn
+    else:
+        assert spec.base_url is not None
+        pacer = pacer_for(spec.base_url, api_key(spec), spec.upstream_model)
     policy = policy or RetryPolicy(
         max_attempts=spec.max_attempts,
         attempt_timeout_s=spec.attempt_timeout_s,
         time_budget_s=spec.time_budget_s,
     )
-    client: ModelClient = PacedClient(open_transport(spec, limiter), limiter, policy)
+    client: ModelClient = PacedClient(open_transport(spec, pacer), limiter, policy, pacer=pacer)
     if use_cache and spec.provider != "replay":  # recorded answers need no cache
         client = CachedClient(client, cache or ResponseCache(cache_dir() / "responses"))
     return client

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import codecs
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -22,7 +22,6 @@ import aiohttp
 
 from benchwarden.models.errors import ModelError, ModelTimeout, UpstreamError
 from benchwarden.models.http_errors import classify_http_error
-from benchwarden.models.pacing.headers import exhausted_quota_wait
 
 PURPOSE_HEADER = "Benchwarden-Purpose"
 CONNECT_TIMEOUT_S = 10.0
@@ -41,11 +40,12 @@ class HttpTransportBase:
         *,
         max_connections: int = 64,
         headers: Mapping[str, str] | None = None,
-        pause: Any = None,
+        observe: Callable[[Mapping[str, str]], None] | None = None,
     ) -> None:
         self.name = name
         self.endpoint = base_url.rstrip("/")
-        self._pause = pause  # callable(seconds) from the limiter, for quota headers
+        # The pacer's reader of every answer's rate-limit headers (accepted or refused).
+        self._observer = observe
         self._headers = dict(headers or {})
         self._max_connections = max_connections
         self._session: aiohttp.ClientSession | None = None
@@ -61,11 +61,8 @@ class HttpTransportBase:
         return self._session
 
     def _observe(self, headers: Mapping[str, str]) -> None:
-        if self._pause is None:
-            return
-        wait = exhausted_quota_wait(headers)
-        if wait:
-            self._pause(wait)
+        if self._observer is not None:
+            self._observer(headers)
 
     def _request_headers(self, purpose: str | None, stream: bool = False) -> dict[str, str]:
         headers = {"content-type": "application/json"}
@@ -102,6 +99,8 @@ class HttpTransportBase:
                 hint="Check that the endpoint is up.",
             ) from exc
         if status >= 400:
+            if status == 429:
+                self._observe(headers)
             raise classify_http_error(self.name, status, headers, body)
         self._observe(headers)
         try:
@@ -143,6 +142,8 @@ class HttpTransportBase:
                     body = await response.read()
                 except (TimeoutError, aiohttp.ClientError):
                     body = b""
+                if response.status == 429:
+                    self._observe(response.headers)
                 raise classify_http_error(self.name, response.status, response.headers, body)
             self._observe(response.headers)
             yield self._lines(response)

@@ -49,10 +49,10 @@ def classify_http_error(
 ) -> ModelError:
     message, code = error_fields(body)
     text = message or f"HTTP {status} from the provider"
-    if status == 429:
-        wait = retry_after_seconds(headers)
-        if wait is None:
-            wait = exhausted_quota_wait(headers)
+    asked = retry_after_seconds(headers)
+    # 503/529 ("overloaded") that say when to come back are a rate limit, not a failure.
+    if status == 429 or (status in (503, 529) and asked is not None):
+        wait = asked if asked is not None else exhausted_quota_wait(headers)
         return RateLimited(model, text, retry_after_s=wait, status=status, code=code)
     if status in (401, 403):
         default = "Check the API key and its grant." if status == 401 else ""

@@ -45,14 +45,14 @@ class OpenAITransport(HttpTransportBase):
         default_mode: Mode = Mode.CHAT,
         max_connections: int = 64,
         extra_headers: Mapping[str, str] | None = None,
-        pause: Callable[[float], None] | None = None,
+        observe: Callable[[Mapping[str, str]], None] | None = None,
         reasoning: ReasoningSettings | None = None,
     ) -> None:
         headers = dict(extra_headers or {})
         if api_key:
             headers["authorization"] = f"Bearer {api_key}"
         super().__init__(
-            name, base_url, max_connections=max_connections, headers=headers, pause=pause
+            name, base_url, max_connections=max_connections, headers=headers, observe=observe
         )
         self.upstream_model = upstream_model
         self.default_mode = default_mode

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
 from benchwarden.api.errors import ApiError, Dialect, error_body, error_headers
+from benchwarden.warden.limit_headers import LimitSnapshot, limit_headers
 
 # Agent sessions send their whole history on every turn: megabytes. The providers'
 # own limits are tens of MB (Anthropic's Messages API: 32 MB); ``serve --max-body-mb``.
@@ -57,3 +58,11 @@ def error_response(dialect: Dialect, error: ApiError) -> JSONResponse:
     return JSONResponse(
         error_body(dialect, error), status_code=error.status, headers=error_headers(error)
     )
+
+
+def with_limit_headers(
+    response: Response, dialect: Dialect, snapshot: LimitSnapshot | None
+) -> Response:
+    """The grant's rate-limit headers on an admitted call's answer (see limit_headers)."""
+    response.headers.update(limit_headers(dialect, snapshot))
+    return response

@@ -26,6 +26,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
+from benchwarden.warden.limit_headers import LimitSnapshot, Window
+
 LimitCode = Literal["rate_limited", "token_limit"]
 # When a concurrency slot is what is missing: calls in flight take seconds, not minutes.
 CONCURRENCY_RETRY_S = 1.0
@@ -53,6 +55,9 @@ class Reservation:
     tokens: int
     entries: list[_Entry] = field(default_factory=list)
     settled: bool = False
+    # The grant's limits as admission left them, for the answer's rate-limit headers
+    # (any limiter may fill it; None sends none).
+    snapshot: LimitSnapshot | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,7 +183,19 @@ class SlidingWindowLimiter:
             state.tokens.append(entry)
             state.used += tokens
             state.active += 1
-            return Reservation(grant_id, tokens, [entry])
+            return Reservation(grant_id, tokens, [entry], snapshot=self._snapshot(state, now))
+
+    def _snapshot(self, state: _Grant, now: float) -> LimitSnapshot:
+        """What is left of each windowed limit, and when the window is whole again."""
+        limits, window = state.limits, self.window_s
+        requests = tokens = None
+        if limits.rpm is not None:
+            reset = state.requests[-1] + window - now if state.requests else 0.0
+            requests = Window(limits.rpm, limits.rpm - len(state.requests), reset)
+        if limits.tpm is not None:
+            reset = state.tokens[-1].at + window - now if state.tokens else 0.0
+            tokens = Window(limits.tpm, limits.tpm - state.used, reset)
+        return LimitSnapshot(requests, tokens)
 
     def extend(self, reservation: Reservation, tokens: int, now: float) -> bool:
         """Charge ``tokens`` more to a reservation in flight; False if the window is full."""

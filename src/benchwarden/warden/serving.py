@@ -30,7 +30,12 @@ from benchwarden.warden.agents import agent_context, agent_flags
 from benchwarden.warden.backends import Backends
 from benchwarden.warden.failures import api_error_for
 from benchwarden.warden.gate import Admission, Gate
-from benchwarden.warden.http_io import error_response, json_response, read_body
+from benchwarden.warden.http_io import (
+    error_response,
+    json_response,
+    read_body,
+    with_limit_headers,
+)
 from benchwarden.warden.monitor.text import probe_flags
 from benchwarden.warden.relay import RelayCall, forwarded_body, forwarded_headers
 from benchwarden.warden.streaming import Pump, SSEResponse, Stopped, StreamCall, until_stopped
@@ -144,6 +149,20 @@ async def serve_call(
     except ApiError as exc:
         return error_response(dialect, exc)
     assert call is not None
+    response = await _admitted(services, admission, call, wire, dialect, plan, request, api)
+    return with_limit_headers(response, dialect, admission.reservation.snapshot)
+
+
+async def _admitted(
+    services: Services,
+    admission: Admission,
+    call: ParsedCall,
+    wire: Wire,
+    dialect: Dialect,
+    plan: Plan,
+    request: Request,
+    api: Api | None,
+) -> Response:
     ticket = services.watch.register(admission.key.key_id, admission.grant.id, admission.model)
     if plan.relayed and api is not None:
         return await _relay(services, admission, ticket, call, api, dialect, plan, request)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
@@ -103,3 +104,60 @@ def _is_zero(value: str) -> bool:
         return float(value) <= 0
     except ValueError:
         return False
+
+
+# The dimensions a provider may advertise, by the names used here.
+DIMENSIONS = ("requests", "tokens", "input_tokens", "output_tokens")
+
+
+@dataclass(frozen=True, slots=True)
+class LimitReading:
+    """One advertised limit as an answer reported it: the limit per minute, what is
+    left of it, and seconds until it is whole again (None when a header was absent)."""
+
+    limit: float
+    remaining: float | None = None
+    reset_s: float | None = None
+
+
+def _number(text: str | None) -> float | None:
+    if text is None:
+        return None
+    try:
+        value = float(text.strip())
+    except ValueError:
+        return None
+    return value if value >= 0 else None
+
+
+def read_limits(headers: Mapping[str, str], now: datetime | None = None) -> dict[str, LimitReading]:
+    """Every advertised limit in ``headers``, by dimension (``DIMENSIONS``).
+
+    OpenAI: ``x-ratelimit-{limit,remaining,reset}-{requests,tokens}`` (reset as a
+    duration). Anthropic: ``anthropic-ratelimit-{requests,tokens,input-tokens,
+    output-tokens}-{limit,remaining,reset}`` (reset as an RFC 3339 time). A dimension
+    without a usable positive limit is left out.
+    """
+    h = _lower(headers)
+    now = now or datetime.now(UTC)
+    found: dict[str, LimitReading] = {}
+    for dim in DIMENSIONS:
+        wire = dim.replace("_", "-")
+        limit = _number(h.get(f"x-ratelimit-limit-{wire}"))
+        if limit:
+            reset_text = h.get(f"x-ratelimit-reset-{wire}")
+            found[dim] = LimitReading(
+                limit,
+                _number(h.get(f"x-ratelimit-remaining-{wire}")),
+                parse_duration(reset_text) if reset_text else None,
+            )
+            continue
+        limit = _number(h.get(f"anthropic-ratelimit-{wire}-limit"))
+        if limit:
+            reset_at = h.get(f"anthropic-ratelimit-{wire}-reset")
+            found[dim] = LimitReading(
+                limit,
+                _number(h.get(f"anthropic-ratelimit-{wire}-remaining")),
+                _seconds_until(reset_at, now) if reset_at else None,
+            )
+    return found
