@@ -6,7 +6,10 @@ complete, a crash loses at most the answers not yet committed (and those are sim
 redone on resume), and the unique key (run, model, suite, item, epoch) makes
 duplicates impossible. Infrastructure failures are recorded as errors, apart from
 wrong answers; an access refusal stops that model's queue so that a resume with
-new credentials picks up exactly what is missing.
+new credentials picks up exactly what is missing. A rate limit that outlasted a call's
+time budget is no failure of the model either: that sample is left undone (nothing
+recorded), the model's queue stops, and ``RunOutcome.not_done`` counts what a resume
+(the same command) will run.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from benchwarden.bench.prompting import SamplingOptions, build_request
 from benchwarden.bench.suite import EpisodeContext, Item, Suite
 from benchwarden.bench.turns import followups, generate_turns
 from benchwarden.models.config import ModelSpec
-from benchwarden.models.errors import AccessDenied, ModelError, ModelUnavailable
+from benchwarden.models.errors import AccessDenied, ModelError, ModelUnavailable, RateLimited
 from benchwarden.models.protocol import ModelClient
 from benchwarden.store import SampleRecord, Store
 
@@ -65,12 +68,16 @@ class RunOutcome:
     stop_reason: str | None = None
     blocked: dict[str, str] = field(default_factory=dict)
     interrupted: bool = False
+    # Models stopped by rate limits that outlasted the time budget, and per model the
+    # samples left undone (neither answered nor recorded as errors).
+    rate_limited: dict[str, str] = field(default_factory=dict)
+    not_done: dict[str, int] = field(default_factory=dict)
     # Writing judges' counts, when the run judged writing answers (bench/writing/judging).
     judging: dict[str, object] = field(default_factory=dict)
 
     @property
     def status(self) -> str:
-        if self.interrupted or self.stop_reason or self.blocked:
+        if self.interrupted or self.stop_reason or self.blocked or self.rate_limited:
             return "stopped"
         return "complete"
 
@@ -163,18 +170,22 @@ class Runner:
         writer = _Writer(self.store)
         writer_task = asyncio.create_task(writer.run())
         workers: list[asyncio.Task[None]] = []
+        queues: dict[str, collections.deque[Task]] = {}
         try:
             for model, tasks in plan.items():
                 self.progress.start(
                     model, len(tasks) + already_done.get(model, 0), already_done.get(model, 0)
                 )
-                queue = collections.deque(tasks)
+                queue = queues[model] = collections.deque(tasks)
                 width = self.options.max_concurrency or self.specs[model].max_concurrency
                 workers += [
                     asyncio.create_task(self._worker(model, queue, writer))
                     for _ in range(max(1, min(width, len(tasks))))
                 ]
             await asyncio.gather(*workers)
+            for model, queue in queues.items():
+                if queue and model in self.outcome.rate_limited:
+                    self.outcome.not_done[model] = self.outcome.not_done.get(model, 0) + len(queue)
         except asyncio.CancelledError:
             self.outcome.interrupted = True
             for worker in workers:
@@ -188,12 +199,24 @@ class Runner:
         return self.outcome
 
     async def _worker(self, model: str, queue: collections.deque[Task], writer: _Writer) -> None:
-        while queue and model not in self.outcome.blocked and not self.outcome.stop_reason:
+        while (
+            queue
+            and model not in self.outcome.blocked
+            and model not in self.outcome.rate_limited
+            and not self.outcome.stop_reason
+        ):
             reason = self.budget.exhausted()
             if reason:
                 self.outcome.stop_reason = reason
                 return
             record = await self._sample(model, queue.popleft())
+            if record.status == "error" and record.error_kind == RateLimited.kind:
+                # The provider's limit held it past its time budget: not a failure of the
+                # model. Left undone (not written), so the same command runs it again.
+                self.outcome.errors -= 1
+                self.outcome.rate_limited.setdefault(model, record.error_message or "")
+                self.outcome.not_done[model] = self.outcome.not_done.get(model, 0) + 1
+                continue
             writer.queue.put_nowait(record)
             self.progress.advance(model, record.status == "ok")
 

@@ -16,6 +16,17 @@ from benchwarden.cli.compare_view import print_comparison
 from benchwarden.cli.progress import RichProgress
 from benchwarden.cli.results_cmd import DbOption, open_db
 
+# ``run`` ended with samples left undone that the same command will run.
+INCOMPLETE_EXIT = 3
+
+
+def resume_command(command: str, run_id: str) -> str:
+    """The command line that resumes ``run_id``: the one given, with its --run-id."""
+    argv = shlex.split(command) if command else ["benchwarden", "run"]
+    if not any(a == "--run-id" or a.startswith("--run-id=") for a in argv):
+        argv += ["--run-id", run_id]
+    return shlex.join(argv)
+
 
 def run(
     suite: Annotated[
@@ -206,5 +217,14 @@ def run(
             f"status {outcome.status}"
         )
         print_comparison(store, run_id)
+        if outcome.not_done:
+            for name, reason in outcome.rate_limited.items():
+                console.print(f"[red]{name} rate-limited:[/] {reason}", highlight=False)
+            console.print(
+                f"[red]{sum(outcome.not_done.values())} samples not done[/]: the provider's "
+                "rate limit outlasted the time budget. Resume them with:"
+            )
+            console.print(resume_command(request.command, run_id), markup=False, soft_wrap=True)
+            raise typer.Exit(INCOMPLETE_EXIT)
     finally:
         store.close()
