@@ -2,34 +2,50 @@
 
 from __future__ import annotations
 
-from rich.table import Table
-
-from benchwarden.cli.common import ConfigOption, configured_models, console
+from benchwarden.cli.common import ConfigOption, configured_models
+from benchwarden.cli.listing import Column, JsonOption, Section, emit
+from benchwarden.models.config import ModelSpec
 from benchwarden.models.registry import list_models
 
+COLUMNS = (
+    Column("name", kind="id"),
+    Column("provider", kind="id"),
+    Column("endpoint"),
+    Column("mode", kind="id"),
+    Column("key"),
+    Column(
+        "purposes",
+        "permitted purposes",
+        show=lambda p: "any (not restricted)" if p is None else ", ".join(p),
+    ),
+)
 
-def models(config: ConfigOption = None) -> None:
-    """List the embedded models and the configured ones (keys are never shown)."""
-    table = Table(title="Models", title_justify="left")
-    for column in ("name", "provider", "endpoint", "mode", "key", "permitted purposes"):
-        table.add_column(column, overflow="fold")
-    for row in list_models(configured_models(config)):
-        spec = row.spec
-        endpoint = spec.base_url or "embedded (llama.cpp)"
-        purposes = "any (not restricted)" if spec.purposes is None else ", ".join(spec.purposes)
-        key = row.key_status
-        style = "red" if key.startswith("missing") else None
-        table.add_row(
-            spec.name,
-            spec.provider,
-            endpoint,
-            spec.mode.value,
-            f"[{style}]{key}[/]" if style else key,
-            purposes,
-        )
-    console.print(table)
-    console.print(
-        "Also reachable by name: openai/<model> (OPENAI_API_KEY), "
-        "anthropic/<model> (ANTHROPIC_API_KEY).",
-        style="dim",
+
+def _endpoint(spec: ModelSpec) -> str:
+    if spec.provider == "replay":
+        return f"replay:{spec.upstream_model}"
+    return spec.base_url or "embedded (llama.cpp)"
+
+
+def models(config: ConfigOption = None, as_json: JsonOption = False) -> None:
+    """List the embedded models and the configured ones (keys are never shown).
+
+    Plain tab-separated rows when the output is not a terminal (name, provider,
+    endpoint, mode, key, purposes); --json for every field.
+    """
+    rows = [
+        {
+            "name": row.spec.name,
+            "provider": row.spec.provider,
+            "endpoint": _endpoint(row.spec),
+            "mode": row.spec.mode.value,
+            "key": row.key_status,
+            "purposes": None if row.spec.purposes is None else list(row.spec.purposes),
+        }
+        for row in list_models(configured_models(config))
+    ]
+    note = (
+        "Also reachable by name: openai/<model> (OPENAI_API_KEY), anthropic/<model> "
+        "(ANTHROPIC_API_KEY), replay:FILE (recorded answers, CSV or JSONL)."
     )
+    emit(Section("Models", COLUMNS, rows, (note,)), as_json=as_json)

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from benchwarden.cli.common import console, fail
+from benchwarden.cli.listing import Column, JsonOption, Section, emit
 from benchwarden.cli.warden_cmd import DbOption, _actor
 
 if TYPE_CHECKING:
@@ -88,50 +88,57 @@ def build(
     console.print(f"{len(prints)} signatures ({counts}) -> {target}", highlight=False)
 
 
+_ORG_COLUMNS = (
+    Column("org", kind="id"),
+    Column("score", kind="number", show=lambda v: f"{v:.1f}"),
+    Column("kind", kind="id"),
+    Column("level", kind="id"),
+    Column("requests", kind="number"),
+    Column("top_signals", show=", ".join),
+)
+_FINDING_COLUMNS = (
+    Column("id", kind="id"),
+    Column("org", kind="id"),
+    Column("score", kind="number", show=lambda v: f"{v:.1f}"),
+    Column("kind", kind="id"),
+    Column("recommended", kind="id"),
+    Column("status", kind="id"),
+    Column("action", kind="id", show=lambda a: a or "—"),
+)
+
+
 @monitor_app.command("report")
 def report(
     db: DbOption = None,
     hours: HoursOption = 24.0,
     org: Annotated[str | None, typer.Option("--org", help="One organization.")] = None,
     output_format: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+    as_json: JsonOption = False,
 ) -> None:
-    """Scores per organization over the last window, with evidence, and the findings."""
+    """Scores per organization over the last window, with evidence, and the findings.
+
+    Plain tab-separated rows in a pipe: org, score, kind, level, requests, top signals;
+    then, after a blank line, the findings: id, org, score, kind, recommended, status,
+    action. --json (or --format json) for the whole report."""
     if output_format not in ("table", "json"):
         fail("--format must be table or json.")
     with _service(db) as service:
         body = service.report(hours=hours, org=org)
-    if output_format == "json":
+    if as_json or output_format == "json":
         typer.echo(json.dumps(body, indent=2, sort_keys=True))
         return
-    table = Table(title=f"monitor: last {hours:g} h")
-    for column in ("org", "score", "kind", "level", "requests", "top signals"):
-        table.add_column(column)
-    for item in body["orgs"]:
-        evidence = item["evidence"]
-        table.add_row(
-            item["org"],
-            f"{item['score']:.1f}",
-            item["kind"],
-            item["level"],
-            str(evidence["requests"]),
-            ", ".join(evidence["top_signals"][:3]),
-        )
-    console.print(table)
-    if body["findings"]:
-        found = Table(title="findings (latest first)")
-        for column in ("id", "org", "score", "kind", "recommended", "status", "action"):
-            found.add_column(column)
-        for f in body["findings"][:20]:
-            found.add_row(
-                str(f["id"]),
-                f["org"],
-                f"{f['score']:.1f}",
-                f["kind"],
-                f["recommended"],
-                f["status"],
-                f["action"] or "—",
-            )
-        console.print(found)
+    orgs = [
+        {
+            **item,
+            "requests": item["evidence"]["requests"],
+            "top_signals": item["evidence"]["top_signals"][:3],
+        }
+        for item in body["orgs"]
+    ]
+    emit(
+        Section(f"monitor: last {hours:g} h", _ORG_COLUMNS, orgs),
+        Section("findings (latest first)", _FINDING_COLUMNS, body["findings"][:20]),
+    )
 
 
 @monitor_app.command("evaluate")

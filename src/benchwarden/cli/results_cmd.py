@@ -9,11 +9,11 @@ import sys
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from benchwarden.cli.common import console, fail
 from benchwarden.cli.compare_view import comparison_for, render_comparison, render_safety
 from benchwarden.cli.compare_view import print_comparison as print_comparison  # re-exported
+from benchwarden.cli.listing import Column, JsonOption, Section, emit
 
 if TYPE_CHECKING:  # storage loads on first use: the CLI starts fast
     from benchwarden.store import Store
@@ -42,38 +42,43 @@ def open_db(url: str | None) -> Store:
         fail(str(exc))
 
 
-def runs(limit: Annotated[int, typer.Option(min=1)] = 20, db: DbOption = None) -> None:
-    """List recent runs in the results database."""
+_RUN_COLUMNS = (
+    Column("run", kind="id"),
+    Column("status", kind="id"),
+    Column("purpose", kind="id"),
+    Column("suites", show=", ".join),
+    Column("models", show=", ".join),
+    Column("samples", kind="number"),
+    Column("errors", kind="number"),
+    Column("updated", show=lambda t: "" if t is None else t[:16].replace("T", " ")),
+)
+
+
+def runs(
+    limit: Annotated[int, typer.Option(min=1)] = 20,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List recent runs in the results database (plain tab-separated rows in a pipe:
+    run, status, purpose, suites, models, samples, errors, updated)."""
     store = open_db(db)
     try:
-        table = Table(title=f"runs in {store.url}", title_justify="left")
-        for column in (
-            "run",
-            "status",
-            "purpose",
-            "suites",
-            "models",
-            "samples",
-            "errors",
-            "updated",
-        ):
-            table.add_column(column, overflow="fold")
+        rows = []
         for run in store.list_runs(limit):
             totals = store.totals(run.run_id)
-            samples = int(sum(t["samples"] for t in totals.values()))
-            errors = int(sum(t["errors"] for t in totals.values()))
-            updated = run.updated_at.strftime("%Y-%m-%d %H:%M") if run.updated_at else ""
-            table.add_row(
-                run.run_id,
-                run.status,
-                run.purpose,
-                ", ".join(run.suites),
-                ", ".join(run.models),
-                str(samples),
-                str(errors),
-                updated,
+            rows.append(
+                {
+                    "run": run.run_id,
+                    "status": run.status,
+                    "purpose": run.purpose,
+                    "suites": list(run.suites),
+                    "models": list(run.models),
+                    "samples": int(sum(t["samples"] for t in totals.values())),
+                    "errors": int(sum(t["errors"] for t in totals.values())),
+                    "updated": run.updated_at.isoformat() if run.updated_at else None,
+                }
             )
-        console.print(table)
+        emit(Section(f"runs in {store.url}", _RUN_COLUMNS, rows), as_json=as_json)
     finally:
         store.close()
 

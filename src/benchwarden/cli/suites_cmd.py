@@ -11,7 +11,8 @@ from typing import Annotated
 import typer
 
 from benchwarden.bench.registry import BUILTIN, UnknownSuite, get_suite
-from benchwarden.cli.common import console, fail
+from benchwarden.cli.common import console, err_console, fail
+from benchwarden.cli.listing import Column, Section, emit
 from benchwarden.cli.tables import add_columns, results_table
 
 
@@ -68,7 +69,27 @@ def _polyglot_languages() -> list[dict[str, object]]:
     return rows
 
 
+def _count(n: object) -> str:
+    return "—" if n is None else str(n)
+
+
+_SUITE_COLUMNS = (
+    Column("suite", kind="id"),
+    Column("items", kind="number", show=_count),
+    Column("scorer", kind="id"),
+    Column("description"),
+)
+_LANGUAGE_COLUMNS = (
+    Column("language", kind="id"),
+    Column("exercises", kind="number", show=_count),
+    Column("runnable", "runs here", kind="id"),
+    Column("reason", "why not"),
+)
+
+
 def _list(files: list[Path], as_json: bool) -> None:
+    """The suites (and the polyglot languages), as every list command prints: see
+    cli/listing.py (table, plain rows in a pipe, --json as before)."""
     from benchwarden.bench.data import DataError
     from benchwarden.bench.suites.polyglot import NAME as POLYGLOT
 
@@ -111,33 +132,12 @@ def _list(files: list[Path], as_json: bool) -> None:
     if as_json:
         print(json.dumps({"suites": rows, "polyglot_languages": languages}, indent=2))
         return
-    table = results_table("suites")
-    add_columns(
-        table,
-        ("suite", "items", "scorer", "description"),
-        keep=("suite", "scorer"),
-        numeric=("items",),
-    )
-    for row in rows:
-        items = "—" if row["items"] is None else str(row["items"])
-        table.add_row(str(row["suite"]), items, str(row["scorer"]), str(row["description"]))
-    console.print(table)
+    sections = [Section("suites", _SUITE_COLUMNS, rows)]
     if languages:
-        langs = results_table("polyglot languages (--language)")
-        add_columns(
-            langs,
-            ("language", "exercises", "runs here", "why not"),
-            keep=("language",),
-            numeric=("exercises",),
-        )
-        for row in languages:
-            n = "—" if row["exercises"] is None else str(row["exercises"])
-            langs.add_row(
-                str(row["language"]), n, "yes" if row["runnable"] else "no", str(row["reason"])
-            )
-        console.print(langs)
-    if missing:
-        console.print(f"[yellow]some suites' data is not available:[/] {missing[0]}")
+        sections.append(Section("polyglot languages (--language)", _LANGUAGE_COLUMNS, languages))
+    emit(*sections)
+    if missing:  # on stderr: a pipe reads the rows only
+        err_console.print(f"[yellow]some suites' data is not available:[/] {missing[0]}")
 
 
 def _check(name: str, languages: list[str], workers: int, as_json: bool) -> None:

@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
 
 from benchwarden.cli.common import console, err_console, fail
+from benchwarden.cli.listing import Column, JsonOption, Section, emit
 
 if TYPE_CHECKING:
     from benchwarden.warden.tenancy import Tenancy
@@ -88,6 +88,16 @@ def _show(moment: datetime | None) -> str:
 
 def _limit(value: int | None) -> str:
     return "∞" if value is None else str(value)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    """A time as listings carry it (JSON and plain rows): ISO 8601, or None."""
+    return None if moment is None else moment.isoformat()
+
+
+def _show_iso(text: str | None) -> str:
+    """A listing's ISO time as the table shows it."""
+    return _show(None if text is None else datetime.fromisoformat(text))
 
 
 # -- serve ------------------------------------------------------------------------------
@@ -240,14 +250,13 @@ def org_create(
 
 
 @org_app.command("list")
-def org_list(db: DbOption = None) -> None:
-    """List organizations."""
+def org_list(db: DbOption = None, as_json: JsonOption = False) -> None:
+    """List organizations (plain tab-separated rows in a pipe: name, created)."""
     with _tenancy(db) as tenancy:
         orgs = tenancy.list_orgs()
-    table = Table("organization", "created")
-    for org in orgs:
-        table.add_row(org.name, _show(org.created_at))
-    console.print(table)
+    rows = [{"organization": o.name, "created": _iso(o.created_at)} for o in orgs]
+    columns = (Column("organization", kind="id"), Column("created", show=_show_iso))
+    emit(Section("organizations", columns, rows), as_json=as_json)
 
 
 # -- grant ------------------------------------------------------------------------------
@@ -298,26 +307,42 @@ def grant_remove(
             console.print(f"Removed the grant of {name!r} to {org!r}.", highlight=False)
 
 
+_GRANT_COLUMNS = (
+    Column("org", kind="id"),
+    Column("model", kind="id"),
+    Column("purposes", show=", ".join),
+    Column("rpm", kind="number", show=_limit),
+    Column("tpm", kind="number", show=_limit),
+    Column("max_concurrency", "concurrency", kind="number", show=_limit),
+    Column("expires", show=_show_iso),
+    Column("suspended", show=lambda at: "—" if at is None else f"since {_show_iso(at)}"),
+)
+
+
 @grant_app.command("list")
 def grant_list(
     org: Annotated[str | None, typer.Option("--org", help="Only this organization.")] = None,
     db: DbOption = None,
+    as_json: JsonOption = False,
 ) -> None:
-    """List grants and their terms."""
+    """List grants and their terms (plain tab-separated rows in a pipe: org, model,
+    purposes, rpm, tpm, concurrency, expires, suspended; empty means unlimited/never)."""
     with _tenancy(db) as tenancy:
         grants = tenancy.list_grants(org)
-    table = Table("org", "model", "purposes", "rpm", "tpm", "concurrency", "expires")
-    for g in grants:
-        table.add_row(
-            g.org,
-            g.model,
-            ", ".join(g.purposes),
-            _limit(g.rpm),
-            _limit(g.tpm),
-            _limit(g.max_concurrency),
-            _show(g.expires_at) + (" (suspended)" if g.suspended_at else ""),
-        )
-    console.print(table)
+    rows = [
+        {
+            "org": g.org,
+            "model": g.model,
+            "purposes": list(g.purposes),
+            "rpm": g.rpm,
+            "tpm": g.tpm,
+            "max_concurrency": g.max_concurrency,
+            "expires": _iso(g.expires_at),
+            "suspended": _iso(g.suspended_at),
+        }
+        for g in grants
+    ]
+    emit(Section("grants", _GRANT_COLUMNS, rows), as_json=as_json)
 
 
 # -- key --------------------------------------------------------------------------------
@@ -368,26 +393,43 @@ def key_revoke(
         )
 
 
+_KEY_COLUMNS = (
+    Column("key_id", kind="id"),
+    Column("org", kind="id"),
+    Column("purposes", show=lambda p: ", ".join(p) or "as granted"),
+    Column("status", kind="id"),
+    Column("created", show=_show_iso),
+    Column("expires", show=_show_iso),
+    Column("revoked", show=_show_iso),
+)
+
+
 @key_app.command("list")
 def key_list(
     org: Annotated[str | None, typer.Option("--org", help="Only this organization.")] = None,
     db: DbOption = None,
+    as_json: JsonOption = False,
 ) -> None:
-    """List keys: ids, organization, purposes, status and dates (never secrets)."""
+    """List keys: ids, organization, purposes, status and dates (never secrets).
+
+    Plain tab-separated rows in a pipe (key id, org, purposes, status, created,
+    expires, revoked); --json for every field."""
     with _tenancy(db) as tenancy:
         found = tenancy.list_keys(org)
-    table = Table("key id", "org", "purposes", "status", "created", "expires", "revoked")
-    for k in found:
-        table.add_row(
-            k.key_id,
-            k.org,
-            ", ".join(k.purposes) or "as granted",
-            k.status,
-            _show(k.created_at),
-            _show(k.expires_at),
-            _show(k.revoked_at),
-        )
-    console.print(table)
+    rows = [
+        {
+            "key_id": k.key_id,
+            "org": k.org,
+            "purposes": list(k.purposes),
+            "status": k.status,
+            "created": _iso(k.created_at),
+            "expires": _iso(k.expires_at),
+            "revoked": _iso(k.revoked_at),
+            "revoke_reason": k.revoke_reason,
+        }
+        for k in found
+    ]
+    emit(Section("keys", _KEY_COLUMNS, rows), as_json=as_json)
 
 
 # -- audit ------------------------------------------------------------------------------
@@ -414,13 +456,28 @@ def audit_verify(db: DbOption = None) -> None:
     )
 
 
+_AUDIT_COLUMNS = (
+    Column("seq", kind="number"),
+    Column("time", show=_show_iso),
+    Column("actor", kind="id"),
+    Column("action", kind="id"),
+    Column("decision", kind="id"),
+    Column("code", kind="id"),
+    Column("org", kind="id"),
+    Column("model", kind="id"),
+    Column("purpose", kind="id"),
+    Column("tokens", "tokens in/out", kind="number"),
+)
+
+
 @audit_app.command("tail")
 def audit_tail(
     n: Annotated[int, typer.Option("-n", min=1, help="How many records.")] = 20,
     as_json: Annotated[bool, typer.Option("--json", help="JSON lines, every field.")] = False,
     db: DbOption = None,
 ) -> None:
-    """The last records of the audit log, oldest first."""
+    """The last records of the audit log, oldest first (plain tab-separated rows in a
+    pipe: seq, time, actor, action, decision, code, org, model, purpose, tokens in/out)."""
     from benchwarden.warden.views import audit_view
 
     with _tenancy(db) as tenancy:
@@ -429,29 +486,19 @@ def audit_tail(
         for row in rows:
             typer.echo(json.dumps(audit_view(row), sort_keys=True))
         return
-    table = Table(
-        "seq",
-        "time",
-        "actor",
-        "action",
-        "decision",
-        "code",
-        "org",
-        "model",
-        "purpose",
-        "tokens in/out",
-    )
-    for r in rows:
-        table.add_row(
-            str(r.seq),
-            _show(r.ts),
-            r.actor,
-            r.action,
-            r.decision,
-            r.code or "",
-            r.org or "",
-            r.model or "",
-            r.purpose or "",
-            f"{r.input_tokens}/{r.output_tokens}",
-        )
-    console.print(table)
+    shown = [
+        {
+            "seq": r.seq,
+            "time": _iso(r.ts),
+            "actor": r.actor,
+            "action": r.action,
+            "decision": r.decision,
+            "code": r.code,
+            "org": r.org,
+            "model": r.model,
+            "purpose": r.purpose,
+            "tokens": f"{r.input_tokens}/{r.output_tokens}",
+        }
+        for r in rows
+    ]
+    emit(Section("audit log (oldest first)", _AUDIT_COLUMNS, shown))
