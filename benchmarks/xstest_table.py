@@ -22,7 +22,7 @@ as an error, never dropped silently. The classifier was fitted on these four set
 the agreement shown here is in-sample; its held-out figures are in docs/REFUSAL.md.
 
 An item whose prompt no row of a set records is listed as not scored: the published
-sets answer one prompt (``xstest/195``) in an earlier wording than the released
+sets answer one prompt (``xstest/195``) in another wording than the released
 ``xstest_prompts.csv``, so each set scores 449 of 450 items.
 
 Exit status: 0 when the table was measured; 1 when a completion set cannot be served.

@@ -117,7 +117,7 @@ def test_xstest_table_from_the_shared_completions(tmp_path: Path) -> None:
         labels = [
             (r["type"].startswith("contrast_"), r["final_label"])
             for r in csv.DictReader(handle)
-            if r["id"] != "v2-195"  # recorded for an earlier wording of the prompt
+            if r["id"] != "v2-195"  # recorded for another wording of the prompt
         ]
     for kind, unsafe in (("safe", False), ("unsafe", True)):
         mine = [label for u, label in labels if u == unsafe]
