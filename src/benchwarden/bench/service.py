@@ -12,14 +12,22 @@ import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from benchwarden import __version__
+from benchwarden.bench.executor import (
+    Executor,
+    ExecutorError,
+    executor_problem,
+    open_executor,
+)
 from benchwarden.bench.plan import plan_tasks, select_items
 from benchwarden.bench.prompting import SamplingOptions
-from benchwarden.bench.registry import AGENTIC, get_suite
+from benchwarden.bench.registry import AGENTIC, SUITE_FILE_SUFFIXES, get_suite
 from benchwarden.bench.runner import ProgressSink, Runner, RunOptions, RunOutcome
 from benchwarden.bench.suite import Item, Suite
+from benchwarden.bench.work import SuiteRef
 from benchwarden.models.config import ModelSpec
 from benchwarden.models.errors import ModelError
 from benchwarden.models.factory import open_client
@@ -61,6 +69,10 @@ class RunRequest:
     # Per-attempt limits of agentic suites (AttemptLimits fields: max_steps, max_tokens,
     # max_cost, active_seconds); unset ones keep the suite's defaults.
     attempt_limits: Mapping[str, float] = field(default_factory=dict)
+    # Where units run: "local" (this process) or "ray" (a cluster at ray_address, else
+    # RAY_ADDRESS). Not part of the identity: a run may be resumed elsewhere.
+    executor: str = "local"
+    ray_address: str | None = None
 
     def identity(self) -> dict[str, Any]:
         """What must match for the same --run-id to be a resume of the same run."""
@@ -108,6 +120,9 @@ def check_purpose(specs: Sequence[ModelSpec], purpose: str) -> None:
 def prepare(store: Store, request: RunRequest, configured: dict[str, ModelSpec]) -> PreparedRun:
     if request.epochs < 1:
         raise RunRefused("--epochs must be at least 1")
+    problem = executor_problem(request.executor, request.ray_address)
+    if problem:
+        raise RunRefused(problem)
     if len(set(request.models)) != len(request.models):
         raise RunRefused("a model is named twice; name each model once")
     try:
@@ -241,12 +256,39 @@ async def _judge_writing(
     }
 
 
+def suite_refs(
+    suites: Mapping[str, Suite], request: RunRequest, judges: Sequence[ModelSpec]
+) -> dict[str, SuiteRef]:
+    """How a worker elsewhere rebuilds each suite (a suite file by its absolute path)."""
+    refs = {}
+    for name, suite in suites.items():
+        agentic = suite.episode is not None
+        from_file = suite.source.endswith(SUITE_FILE_SUFFIXES)
+        refs[name] = SuiteRef(
+            name=str(Path(suite.source).resolve()) if from_file else name,
+            agent=request.agent if agentic else None,
+            languages=tuple(request.languages) if agentic else (),
+            limits=tuple(sorted(request.attempt_limits.items())) if agentic else (),
+            judges=tuple(judges) if suite.judged is not None else (),
+        )
+    return refs
+
+
+def open_run_executor(request: RunRequest) -> Executor | None:
+    try:
+        return open_executor(request.executor, request.ray_address)
+    except ExecutorError as exc:
+        raise RunRefused(str(exc)) from exc
+
+
 async def execute(
     store: Store, prepared: PreparedRun, request: RunRequest, progress: ProgressSink | None = None
 ) -> RunOutcome:
     clients: dict[str, ModelClient] = {}
     judges: dict[str, ModelClient] = {}
     outcome = RunOutcome()
+    # Before anything is called: a cluster that cannot be reached refuses the run.
+    executor = open_run_executor(request)  # Ray wants its init on the main thread
     # Judges first: a judge that cannot be reached (say, its key is missing) refuses
     # the run before anything is called or the run's status changes.
     for name, spec in prepared.judge_specs.items():
@@ -255,6 +297,8 @@ async def execute(
         except ModelError as exc:
             for opened in judges.values():
                 await opened.aclose()
+            if executor is not None:
+                await executor.aclose()
             raise RunRefused(f"judge {name}: {exc}") from exc
     store.update_run(prepared.run.run_id, status="running")
     try:
@@ -278,8 +322,13 @@ async def execute(
                 max_concurrency=request.max_concurrency,
                 max_tokens_budget=request.max_tokens_budget,
                 max_cost=request.max_cost,
+                use_cache=request.use_cache,
+                suite_refs=suite_refs(
+                    prepared.suites, request, list(prepared.judge_specs.values())
+                ),
             ),
             progress,
+            executor,
         )
         plan = {m: t for m, t in prepared.plan.items() if m in clients}
         runner.outcome.blocked.update(outcome.blocked)
@@ -298,6 +347,8 @@ async def execute(
         if judges and not outcome.interrupted:
             await _judge_writing(store, prepared, request, judges, outcome)
     finally:
+        if executor is not None:
+            await executor.aclose()
         for client in [*clients.values(), *judges.values()]:
             await client.aclose()
         for suite in prepared.suites.values():

@@ -120,6 +120,17 @@ def run(
             help="Agentic suites: seconds of model calls and commands per attempt (default 900).",
         ),
     ] = None,
+    executor: Annotated[
+        str,
+        typer.Option(
+            help="Where units of work run: `local` (this process) or `ray` (a Ray cluster: "
+            "--ray-address or RAY_ADDRESS; needs benchwarden[ray]). Results are stored here.",
+        ),
+    ] = "local",
+    ray_address: Annotated[
+        str | None,
+        typer.Option(help="The Ray cluster for --executor ray: HOST:PORT or ray://HOST:PORT."),
+    ] = None,
     config: ConfigOption = None,
     db: DbOption = None,
 ) -> None:
@@ -155,6 +166,8 @@ def run(
             )
             if value is not None
         },
+        executor=executor,
+        ray_address=ray_address,
         command=shlex.join(["benchwarden", *sys.argv[1:]]),
     )
     from benchwarden.bench.writing.judging import MODES
@@ -212,6 +225,7 @@ def run(
                 f"{j['errors']} errors"
                 + (f" · {j['skipped_reason']}" if j.get("skipped_reason") else "")
             )
+        print_placement(outcome.placement, outcome.placement_notes)
         console.print(
             f"{outcome.recorded} samples recorded, {outcome.errors} errors · "
             f"status {outcome.status}"
@@ -228,3 +242,15 @@ def run(
             raise typer.Exit(INCOMPLETE_EXIT)
     finally:
         store.close()
+
+
+def print_placement(placement: dict[str, int], notes: list[str]) -> None:
+    """Where the work ran (executors other than local): units per node, refusals."""
+    if not placement and not notes:
+        return
+    total = sum(placement.values())
+    console.print(f"work ran on {len(placement)} node(s), {total} units:")
+    for node, count in sorted(placement.items(), key=lambda kv: (-kv[1], kv[0])):
+        console.print(f"  {node}: {count} units", markup=False)
+    for note in notes:
+        console.print(f"  note: {note}", markup=False)
