@@ -157,6 +157,15 @@ def serve(
             "renews it (a replica that dies frees its slots within this).",
         ),
     ] = 15.0,
+    monitor_every: Annotated[
+        float,
+        typer.Option(
+            "--monitor-every",
+            min=0.0,
+            help="Seconds between the monitor's evaluations (findings, automatic "
+            "responses), run on one replica only (a PostgreSQL advisory lock); 0: off.",
+        ),
+    ] = 0.0,
     watch_interval: Annotated[
         float,
         typer.Option(
@@ -189,6 +198,7 @@ def serve(
         "limits_url": limits,
         "watch_interval_s": watch_interval,
         "limits_lease_s": limits_lease,
+        "monitor_every_s": monitor_every,
     }
     try:
         specs = load_backends(backends)

@@ -55,6 +55,7 @@ from benchwarden.warden.metrics import CONTENT_TYPE, WardenMetrics
 from benchwarden.warden.monitor.admin import MonitorApi
 from benchwarden.warden.monitor.fingerprints import FingerprintError, Fingerprints, default_path
 from benchwarden.warden.monitor.recorder import UsageRecorder
+from benchwarden.warden.monitor.schedule import Leadership, ScheduledEvaluation
 from benchwarden.warden.monitor.scoring import Policy
 from benchwarden.warden.monitor.service import MonitorService
 from benchwarden.warden.notices import ChangeListener
@@ -83,6 +84,8 @@ class WardenSettings:
     # How long a call in flight keeps its slot in Redis unless its replica renews it
     # (every third of it): a dead replica's slots are free after at most this long.
     limits_lease_s: float = 15.0
+    # > 0: the monitor evaluates every so many seconds, on one replica (the leader).
+    monitor_every_s: float = 0.0
     # PostgreSQL: LISTEN for admin changes, so every replica's calls in flight end at
     # once (the watch's poll stays as the fallback).
     listen: bool = True
@@ -105,6 +108,7 @@ class Runtime:
     recorder: UsageRecorder | None = None
     fingerprints: Fingerprints = field(default_factory=Fingerprints.empty)
     listener: ChangeListener | None = None  # PostgreSQL change notices
+    schedule: ScheduledEvaluation | None = None  # the monitor's evaluation on a timer
 
 
 def create_app(
@@ -158,6 +162,12 @@ def create_app(
     listener = ChangeListener(listen_url, watch.poke) if listen_url else None
     tenancy = Tenancy(opened, "admin-api", sequencer, clock=clock)
     monitor = MonitorService(opened, sequencer, policy=policy, clock=clock)
+    schedule = None
+    if settings.monitor_every_s > 0:
+        leadership = Leadership(opened.listen_url())
+        schedule = ScheduledEvaluation(
+            monitor, leadership, writer, executor, every_s=settings.monitor_every_s, replica=REPLICA
+        )
     runtime = Runtime(
         opened,
         served,
@@ -172,6 +182,7 @@ def create_app(
         recorder,
         prints,
         listener,
+        schedule,
     )
     services = Services(gate, served, watch, settings.max_body_bytes)
     admin = AdminApi(tenancy, watch, token or None, executor)
@@ -248,11 +259,15 @@ def create_app(
             await gate.limiter.start()
         if listener is not None:
             await listener.start()
+        if schedule is not None:
+            await schedule.start()
         if recorder is not None:
             await recorder.start()
         try:
             yield
         finally:
+            if schedule is not None:
+                await schedule.stop()
             if listener is not None:
                 await listener.stop()
             await watch.stop()

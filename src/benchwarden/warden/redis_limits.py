@@ -31,7 +31,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
@@ -60,14 +60,16 @@ class RedisLimiter(SharedLimiter):
         *,
         window_s: float = 60.0,
         lease_s: float = 15.0,
-        timeout_s: float = 0.5,
+        timeout_s: float = 1.0,
         prefix: str = "bw:lim",
+        max_connections: int = 64,
     ) -> None:
         self.url = url
         self.window_s = window_s
         self.lease_s = lease_s
         self.timeout_s = timeout_s
         self.prefix = prefix
+        self.max_connections = max_connections
         self._replica = uuid.uuid4().hex[:12]
         self._ids = itertools.count(1)
         self._client: Redis | None = None
@@ -80,14 +82,19 @@ class RedisLimiter(SharedLimiter):
 
     async def start(self) -> None:
         if self._client is None:
-            # No retries inside the client: a request waits at most timeout_s, then
-            # is refused; the next request tries a fresh connection.
-            self._client = Redis.from_url(
+            # No retries inside the client: a request waits at most about timeout_s,
+            # then is refused; the next request tries a fresh connection. A bounded
+            # pool: a burst of requests queues for a connection rather than opening
+            # hundreds at once.
+            pool = BlockingConnectionPool.from_url(
                 self.url,
+                max_connections=self.max_connections,
+                timeout=self.timeout_s,
                 socket_timeout=self.timeout_s,
                 socket_connect_timeout=self.timeout_s,
                 retry=Retry(NoBackoff(), 0),
             )
+            self._client = Redis.from_pool(pool)
             for name in ("RESERVE", "EXTEND", "SETTLE", "RENEW", "USAGE"):
                 self._scripts[name] = self._client.register_script(getattr(limit_scripts, name))
         if self._renewer is None:
@@ -96,13 +103,14 @@ class RedisLimiter(SharedLimiter):
     async def aclose(self) -> None:
         if self._renewer is not None:
             self._renewer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._renewer
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                await asyncio.wait_for(self._renewer, self.timeout_s * 2)
             self._renewer = None
         await self.flush()
         if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+            client, self._client = self._client, None
+            with contextlib.suppress(RedisError, OSError, TimeoutError):
+                await asyncio.wait_for(client.aclose(), self.timeout_s * 2)
 
     async def flush(self) -> None:
         """Wait for the settlements handed off so far."""

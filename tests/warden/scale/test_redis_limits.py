@@ -17,6 +17,8 @@ from benchwarden.warden.redis_limits import RedisLimiter
 from benchwarden.warden.shared_limits import LimitsUnavailable
 from tests.warden.scale.redis_server import RedisServer
 
+pytestmark = pytest.mark.timeout(90)  # a hang fails here, with its stack
+
 
 async def _limiter(server: RedisServer, prefix: str, **kwargs: float) -> RedisLimiter:
     limiter = RedisLimiter(server.url, prefix=prefix, **kwargs)
@@ -78,7 +80,9 @@ async def test_same_decisions_as_the_in_process_limiter(
 async def test_exact_across_replicas_admitting_at_once(
     redis_server: RedisServer, prefix: str
 ) -> None:
-    replicas = [await _limiter(redis_server, prefix) for _ in range(4)]
+    # 120 admissions at once open many connections: a generous timeout, since this
+    # is about exactness, and a loaded machine can leave Redis unscheduled for a while.
+    replicas = [await _limiter(redis_server, prefix, timeout_s=5.0) for _ in range(4)]
     limits = Limits(rpm=17, tpm=10_000)
     try:
         results = await asyncio.gather(
