@@ -12,7 +12,7 @@ export UV_COMPILE_BYTECODE := 1
 export CMAKE_ARGS := -DGGML_NATIVE=OFF
 export BENCHWARDEN_DATA_MIRROR ?= $(abspath ../shared/data)
 
-.PHONY: demo test install clients system-deps-demo system-deps-test lint typecheck pytest bench clean
+.PHONY: demo test install clients js-runner system-deps-demo system-deps-test lint typecheck pytest bench clean
 
 $(UV):
 	$(PYTHON) -m venv .uv
@@ -47,7 +47,16 @@ $(CLIENTS)/node_modules/.installed: $(CLIENTS)/package.json $(CLIENTS)/package-l
 
 clients: $(CLIENTS)/node_modules/.installed
 
-pytest: install clients
+# The test runner of the polyglot JavaScript exercises (Jest + Babel), pinned by
+# toolchains/javascript/package-lock.json and mounted read-only into the sandbox.
+JS_RUNNER := toolchains/javascript
+$(JS_RUNNER)/node_modules/.installed: $(JS_RUNNER)/package.json $(JS_RUNNER)/package-lock.json
+	npm ci --prefix $(JS_RUNNER) --no-audit --no-fund --loglevel=error
+	touch $@
+
+js-runner: $(JS_RUNNER)/node_modules/.installed
+
+pytest: install clients js-runner
 	.venv/bin/pytest
 
 test: system-deps-test lint typecheck pytest
@@ -56,4 +65,4 @@ bench: install
 	.venv/bin/python benchmarks/client_overhead.py
 
 clean:
-	rm -rf .venv .uv .mypy_cache .ruff_cache .pytest_cache $(CLIENTS)/node_modules
+	rm -rf .venv .uv .mypy_cache .ruff_cache .pytest_cache $(CLIENTS)/node_modules $(JS_RUNNER)/node_modules

@@ -20,6 +20,13 @@ if [ "${1:-demo}" = "test" ]; then
     # warden as replicas (tests/warden/scale): shared limits in Redis, nginx in front
     command -v redis-server >/dev/null || missing+=(redis-server)
     [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
+    # polyglot Java exercises: a JDK and the jars their build.gradle files name
+    command -v javac >/dev/null || missing+=(default-jdk-headless)
+    for jar in junit-platform-console-standalone:junit5 assertj-core:libassertj-core-java \
+        com.android.json:libandroid-json-java rxjava:librx-java \
+        reactive-streams:libreactive-streams-java; do
+        [ -f "/usr/share/java/${jar%%:*}.jar" ] || missing+=("${jar#*:}")
+    done
 fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 

@@ -26,6 +26,7 @@ import os
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 
 from benchwarden.bench.sandbox.command import SANDBOX_ENV, Tools, rlimit_args, tmpfs_size
 from benchwarden.bench.sandbox.execute import (
@@ -118,6 +119,10 @@ def shell_command(
     cmd += ["--proc", "/proc", "--dev", "/dev"]
     cmd += ["--perms", "1777", "--size", str(tmpfs_size(file_limit)), "--tmpfs", "/tmp"]
     for host, inside in environment.ro_binds:
+        # bwrap makes missing parents of a mount point mode 0700, which the attempt's
+        # uid cannot enter when bwrap runs as root (e.g. /etc for /etc/java-17-openjdk).
+        for parent in reversed(PurePosixPath(inside).parents[:-1]):
+            cmd += ["--perms", "0755", "--dir", str(parent)]
         cmd += ["--ro-bind", host, inside]
     cmd += ["--bind", workspace, WORKSPACE]
     if seccomp_fd is not None:
