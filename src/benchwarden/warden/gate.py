@@ -21,6 +21,7 @@ from typing import Any
 from benchwarden.api.errors import ApiError
 from benchwarden.api.wire import ParsedCall
 from benchwarden.models.types import GenerateRequest, Usage
+from benchwarden.store.records import StoreError
 from benchwarden.store.warden_records import Access, GrantRecord, KeyRecord
 from benchwarden.store.warden_store import WardenStore
 from benchwarden.warden import keys
@@ -91,6 +92,17 @@ class Gate:
         started = time.perf_counter()
         try:
             return await loop.run_in_executor(self.executor, self.store.access, key_id, model)
+        except StoreError as exc:
+            # The terms cannot be read, and no decision could be recorded either: fail
+            # closed, as when the audit log cannot be written (it is the same database).
+            log.error("refusing a request: the database cannot be read: %s", exc)
+            raise ApiError(
+                503,
+                "audit_unavailable",
+                "The database (terms and audit log) cannot be reached right now, so nothing "
+                "is served. Retry later.",
+                retry_after_s=1.0,
+            ) from exc
         finally:
             self.metrics.state_read.observe(time.perf_counter() - started)
 
