@@ -168,3 +168,14 @@ def test_context_overflow_is_told_from_other_errors() -> None:
     assert is_context_overflow(BadRequest("m", "prompt is too long: 300000 tokens"))
     assert not is_context_overflow(BadRequest("m", "tools[0].name is invalid"))
     assert not is_context_overflow(UpstreamError("m", "context exceeded"))
+
+
+def test_refactoring_exercises_are_told_by_their_instructions() -> None:
+    from dataclasses import replace
+
+    from benchwarden.bench.agentic.check import is_refactoring
+
+    ledger = replace(SINGLE, instructions="# Instructions\n\nRefactor a ledger printer.\n")
+    assert is_refactoring(ledger)
+    assert not is_refactoring(SINGLE)
+    assert not is_refactoring(replace(SINGLE, instructions="Write a refactoring tool."))

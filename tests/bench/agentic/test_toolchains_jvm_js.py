@@ -317,10 +317,8 @@ def test_full_check_every_reference_passes_every_stub_fails(language: str) -> No
     print(f"\npolyglot {language} check: {total} references + {total} stubs in {wall:.1f} s")
     assert check.runnable and check.reason == ""
     assert check.total == total
-    unexpected = [p for p in check.problems if p[0] not in STUB_PASSES_BY_DESIGN[language]]
-    assert unexpected == [], unexpected
+    assert check.problems == [], check.problems
     assert check.reference_passed == total
-    by_design = {p[0] for p in check.problems}
-    assert by_design == STUB_PASSES_BY_DESIGN[language]
-    assert all(kind.startswith("stub passed") for _, kind, _ in check.problems)
-    assert check.stub_passed == len(STUB_PASSES_BY_DESIGN[language])
+    # Refactoring exercises ship working code: their stub passes, counted apart.
+    assert set(check.exempt) == STUB_PASSES_BY_DESIGN[language]
+    assert check.stub_passed == 0 and check.ok
