@@ -37,6 +37,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from benchwarden.warden import limit_scripts
+from benchwarden.warden.limit_headers import LimitSnapshot, Window
 from benchwarden.warden.limits import CONCURRENCY_RETRY_S, Limits, Reservation, RetryAfter
 from benchwarden.warden.shared_limits import LimitsUnavailable, SharedLimiter
 
@@ -175,17 +176,30 @@ class RedisLimiter(SharedLimiter):
             self._ttl_ms,
         ]
         reply = await self._script("RESERVE", self._keys(grant_id), args)
-        # The script also returns the window's counts after this decision (requests,
-        # tokens, in flight): what rate-limit headers would report.
-        admitted, code, wait_ms, _requests, _used, active = reply
+        # The window's counts after this decision (requests, tokens, in flight).
+        admitted, code, wait_ms, requests, used, active = reply
         code = code.decode() if isinstance(code, bytes) else str(code)
         if int(admitted) == 1:
             reservation = SharedReservation(
-                grant_id, tokens, rid=rid, members=[(rid, tokens)], tpm=limits.tpm
+                grant_id,
+                tokens,
+                snapshot=self._snapshot(limits, int(requests), int(used)),
+                rid=rid,
+                members=[(rid, tokens)],
+                tpm=limits.tpm,
             )
             self._live[rid] = reservation
             return reservation
         return _refusal(code, float(wait_ms) / 1000, limits, tokens, int(active))
+
+    def _snapshot(self, limits: Limits, requests: int, used: int) -> LimitSnapshot:
+        """For the answer's rate-limit headers, as the in-process limiter reports them:
+        this admission is the newest entry, so the window is whole again in window_s."""
+        rpm, tpm, window = limits.rpm, limits.tpm, self.window_s
+        return LimitSnapshot(
+            None if rpm is None else Window(rpm, rpm - requests, window),
+            None if tpm is None else Window(tpm, tpm - used, window),
+        )
 
     async def aextend(self, reservation: Reservation, tokens: int) -> bool:
         if tokens <= 0:

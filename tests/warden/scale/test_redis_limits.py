@@ -43,7 +43,7 @@ async def test_same_decisions_as_the_in_process_limiter(
         tpm=rng.choice([None, rng.randint(200, 3000)]),
         max_concurrency=rng.choice([None, rng.randint(1, 8)]),
     )
-    local = SlidingWindowLimiter()
+    local = SlidingWindowLimiter()  # its clock stays at 0: resets are the whole window
     local.set_limits(1, limits)
     shared = await _limiter(redis_server, prefix)
     open_calls: list[tuple[Reservation, Reservation]] = []
@@ -61,6 +61,7 @@ async def test_same_decisions_as_the_in_process_limiter(
                     assert theirs.message == mine.message
                 else:
                     assert isinstance(theirs, Reservation)
+                    assert theirs.snapshot == mine.snapshot  # the rate-limit headers
                     open_calls.append((mine, theirs))
             elif op < 0.7:
                 mine, theirs = rng.choice(open_calls)
