@@ -51,10 +51,27 @@ class NodeProcess:
     def alive(self) -> bool:
         return self.process.poll() is None
 
+    def members(self) -> list[int]:
+        """Every process of the node's session: ``ray start``, the raylet, its agents,
+        and the workers (each in a process group of its own, but the same session)."""
+        found = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            fields = stat.rsplit(")", 1)[1].split()
+            if int(fields[3]) == self.process.pid:  # field 6 of stat: the session id
+                found.append(int(entry.name))
+        return found
+
     def kill(self, sig: int = signal.SIGKILL) -> None:
-        """Signal the node's whole process group (raylet, workers, agents)."""
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, sig)
+        """Signal the node's whole session (raylet, workers, agents), by PID."""
+        for pid in self.members():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
 
     def stop(self, grace_s: float = 5.0) -> None:
         self.kill(signal.SIGTERM)
