@@ -147,7 +147,9 @@ def test_serve_runs_a_server(tmp_path: Path) -> None:
             except httpx.TransportError:
                 time.sleep(0.05)
         health = httpx.get(f"{url}/healthz").json()
-        assert health == {"status": "ok", "models": ["local/smollm2-135m"]}
+        assert health["status"] == "ok" and health["models"] == ["local/smollm2-135m"]
+        assert (health["db"], health["limits"]) == ("ok", "in-process")  # SQLite: no notices
+        assert "notices" not in health
         client = openai.OpenAI(
             base_url=f"{url}/v1", api_key="bw_00000000_" + "A" * 43, max_retries=0
         )
