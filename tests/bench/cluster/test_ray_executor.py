@@ -110,6 +110,36 @@ def test_sandboxed_units_go_where_the_sandbox_runs(
         assert note.startswith(f"{blind} (") and "BENCHWARDEN_SANDBOX_FALLBACK=1" in note
 
 
+def test_polyglot_attempts_same_as_local(tmp_path: Path, cluster: LocalRayCluster) -> None:
+    """Agentic attempts (edit protocol, scripted models, the real workspace sandbox)
+    shipped whole to the node that has the sandbox and the Python toolchain."""
+    from benchwarden.bench.agentic.exercises import load_exercises
+    from tests.bench.agentic.solver import Solver, edit_fails_then_fixes, edit_solves
+
+    exercises = load_exercises(("python",))
+    policies = {"solves": edit_solves, "fixes": edit_fails_then_fixes}
+    with Solver(exercises, policies) as solver:
+        config = write_poly_config(tmp_path / "m.toml", solver.base_url)
+        args = ["run", "-s", "polyglot", "--agent", "edit", "--language", "python"]
+        args += ["--limit", "2", "-m", "a", "-m", "b", "--config", str(config), "--no-cache"]
+        _, out = run_both(args, tmp_path / "p.db", cluster.address)
+    local, remote = stored(tmp_path / "p.db", "local"), stored(tmp_path / "p.db", "ray")
+    assert len(remote) == 4 and remote == local
+    assert all(row[8] == 1 for row in remote)  # passed: a at try 1, b at try 2
+    where = placement(out)
+    assert list(where) and all(n.startswith(f"{cluster.nodes[2].ip} ") for n in where), out
+
+
+def write_poly_config(path: Path, base_url: str) -> Path:
+    lines: list[str] = []
+    for name, policy in (("a", "solves"), ("b", "fixes")):
+        lines += [f'[models."{name}"]', 'provider = "openai"', f'base_url = "{base_url}/v1"']
+        lines += [f'model = "{policy}"', 'purposes = ["benchmarking"]', "max_concurrency = 2"]
+        lines += ["max_attempts = 1", ""]
+    path.write_text("\n".join(lines))
+    return path
+
+
 def test_a_node_without_the_sandbox_refuses_cleanly(cluster: LocalRayCluster) -> None:
     """A unit pinned to the node without the sandbox comes back as NodeRefused, naming
     the node and the reason, before anything of it ran."""
