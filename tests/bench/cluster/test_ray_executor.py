@@ -130,6 +130,55 @@ def test_polyglot_attempts_same_as_local(tmp_path: Path, cluster: LocalRayCluste
     assert list(where) and all(n.startswith(f"{cluster.nodes[2].ip} ") for n in where), out
 
 
+def test_embedded_model_on_safety_and_smoke_same_as_local(
+    tmp_path: Path, cluster: LocalRayCluster
+) -> None:
+    """Embedded inference (SmolLM2, one engine per Ray worker) and the safety suite's
+    refusal classifier: the same draws, answers and scores as in this process."""
+    db = tmp_path / "e.db"
+    args = ["run", "-s", "safety", "-s", "smoke", "--limit", "2", "-m", "local/smollm2-135m"]
+    args += ["--max-answer-tokens", "4", "--purpose", "safety-evaluation", "--no-cache"]
+    _, out = run_both(args, db, cluster.address)
+    local, remote = stored(db, "local"), stored(db, "ray")
+    assert len(remote) == 4 and remote == local
+    assert {row[1] for row in remote} == {"safety", "smoke"} and {row[4] for row in remote} == {
+        "ok"
+    }
+    assert sum(placement(out).values()) == 4
+
+
+def test_driver_killed_then_resumed_with_ray(tmp_path: Path, cluster: LocalRayCluster) -> None:
+    """kill -9 of the driver mid-run, then the same command: every unit once."""
+    with ThreadedMockUpstream(echo=True, latency_s=0.1) as slow:
+        config = write_config(tmp_path / "models.toml", slow.base_url)
+        suite = write_suite(tmp_path, 40)
+        db = tmp_path / "d.db"
+        args = [
+            "run", "-s", str(suite), "-m", "mock-a", "-m", "mock-b", "--config", str(config),
+            "--db", str(db), "--run-id", "d", "--no-cache", "--executor", "ray",
+            "--ray-address", cluster.address,
+        ]  # fmt: skip
+        driver = subprocess.Popen(
+            [sys.executable, "-m", "benchwarden.cli", *args],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 120
+        while count_rows(db, "d") < 20 and time.monotonic() < deadline:
+            assert driver.poll() is None
+            time.sleep(0.05)
+        driver.kill()
+        driver.wait(10)
+        cut = count_rows(db, "d")
+        assert 20 <= cut < 80
+        resumed = cli(*args)
+    assert resumed.returncode == 0, resumed.stderr + resumed.stdout
+    assert f"{80 - cut} samples to do" in resumed.stdout
+    with sqlite3.connect(db) as conn:
+        keys = conn.execute("SELECT model, item_id, epoch, status FROM samples").fetchall()
+    assert len(keys) == 80 and len(set(keys)) == 80 and {k[3] for k in keys} == {"ok"}
+
+
 def write_poly_config(path: Path, base_url: str) -> Path:
     lines: list[str] = []
     for name, policy in (("a", "solves"), ("b", "fixes")):
