@@ -145,6 +145,8 @@ def test_embedded_model_on_safety_and_smoke_same_as_local(
         "ok"
     }
     assert sum(placement(out).values()) == 4
+    # One engine actor per CPU of the worker nodes (the head has none), each loaded once.
+    assert "4 embedded-model units ran on 2 engine actor(s)" in out, out
 
 
 def test_driver_killed_then_resumed_with_ray(tmp_path: Path, cluster: LocalRayCluster) -> None:

@@ -16,6 +16,7 @@ import os
 import time
 from typing import Any
 
+from benchwarden.bench.cluster.engines import EnginePool
 from benchwarden.bench.cluster.needs import (
     RESOURCE_PREFIX,
     NoCapableNode,
@@ -49,6 +50,8 @@ class RayExecutor:
         self._declared: set[str] = set()
         self._declared_at = 0.0
         self._turn = 0
+        self._engines = EnginePool(ray)
+        self._on_engines = 0
 
     @classmethod
     def connect(cls, address: str | None) -> RayExecutor:
@@ -130,12 +133,8 @@ class RayExecutor:
                 options = self._options(unit)
             except NoCapableNode as exc:
                 raise UnitFailed("no_capable_node", str(exc)) from None
-            ref = self._task.options(**options).remote(unit)
             try:
-                result = await self._wait(ref, unit, options)
-            except asyncio.CancelledError:
-                self.ray.cancel(ref, force=True)
-                raise
+                result = await self._do(unit, options)
             except NodeRefused as refusal:
                 node_id = _node_id_of(refusal.node, self._labels(self._alive()))
                 self._refusals.record(refusal, node_id)
@@ -155,13 +154,30 @@ class RayExecutor:
             self._done[result.node] += 1
             return result
 
+    async def _do(self, unit: Unit, options: dict[str, Any]) -> UnitResult:
+        """On an engine actor (embedded models), else as a task."""
+        if self._engines.wants(unit):
+            result = await self._engines.submit(unit)
+            if result is not None:
+                self._on_engines += 1
+                return result
+        ref = self._task.options(**options).remote(unit)
+        try:
+            return await self._wait(ref, unit, options)
+        except asyncio.CancelledError:
+            self.ray.cancel(ref, force=True)
+            raise
+
     def placement(self) -> dict[str, int]:
         return dict(self._done)
 
     def notes(self) -> list[str]:
-        return self._refusals.notes()
+        engines = sum(len(members) for members in self._engines.pools.values())
+        done = [f"{self._on_engines} embedded-model units ran on {engines} engine actor(s)"]
+        return self._refusals.notes() + (done if self._on_engines else [])
 
     async def aclose(self) -> None:
+        self._engines.close()
         self.ray.shutdown()
 
 

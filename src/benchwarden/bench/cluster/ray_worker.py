@@ -72,7 +72,8 @@ def _suite(ref: SuiteRef, purpose: str) -> Suite:
     return _suites[key]
 
 
-async def _do(unit: Unit) -> UnitResult:
+async def do_here(unit: Unit) -> UnitResult:
+    """The unit in this process (a task's own loop, or an engine actor's)."""
     suite = _suite(unit.suite, unit.purpose)
     try:
         client = _client(unit.spec, unit.use_cache, unit.max_concurrency)
@@ -89,6 +90,6 @@ def run_unit(unit: Unit) -> UnitResult:
         reason = missing(requirement)
         if reason is not None:
             raise NodeRefused(node, requirement, reason)
-    result = _run(_do(unit))
+    result = _run(do_here(unit))
     result.node = node
     return result
