@@ -4,7 +4,8 @@
 #   scripts/system-deps.sh test   + postgresql (store tests start a throwaway server),
 #                                 chromium and a font (report and viewer browser tests),
 #                                 node and npm (the coding clients, `make clients`),
-#                                 redis-server and nginx-light (warden's replicas tests)
+#                                 redis-server and nginx-light (warden's replicas tests),
+#                                 Go, Rust and C++ toolchains (polyglot exercises)
 # As root it runs apt-get; otherwise through sudo when there is one; else it prints the
 # command to run and fails for the tests (nothing is silently skipped). The demo goes
 # on without bubblewrap: the sandbox then records its weaker isolation as a warning.
@@ -27,6 +28,16 @@ if [ "${1:-demo}" = "test" ]; then
         reactive-streams:libreactive-streams-java; do
         [ -f "/usr/share/java/${jar%%:*}.jar" ] || missing+=("${jar#*:}")
     done
+    # polyglot Go, Rust and C++ exercises: Debian's toolchains in /usr/bin (the sandbox
+    # sees nothing else: a rustup cargo elsewhere does not count), the crates some Rust
+    # exercises use, Boost.Date_Time for two C++ ones
+    for tool in go:golang-go cargo:cargo rustc:rustc cmake:cmake g++:g++ make:make; do
+        [ -x "/usr/bin/${tool%%:*}" ] || missing+=("${tool#*:}")
+    done
+    for crate in anyhow rand thiserror time; do
+        compgen -G "/usr/share/cargo/registry/$crate-[0-9]*" >/dev/null || missing+=("librust-$crate-dev")
+    done
+    [ -f /usr/include/boost/date_time.hpp ] || missing+=(libboost-date-time-dev)
 fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 

@@ -141,6 +141,11 @@ def read_exercise(folder: Path, language: str) -> Exercise:
     ]
     targets = reference_targets(example_paths, solution_paths)
     reference = {targets[p]: text for p, text in load(example_paths).items()}
+    # Exercism's Rust track: a reference that needs crates the stub does not declare
+    # comes with its own manifest, used in place of Cargo.toml when it is tested.
+    manifest = folder / ".meta" / "Cargo-example.toml"
+    if manifest.is_file() and (folder / "Cargo.toml").is_file():
+        reference["Cargo.toml"] = manifest.read_text(encoding="utf-8")
     named = set(solution_paths) | set(test_paths)
     support: dict[str, str] = {}
     for path in sorted(folder.rglob("*")):
