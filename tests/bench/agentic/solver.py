@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -78,12 +79,17 @@ def tool_results(messages: list[dict[str, Any]]) -> int:
 class Solver:
     """One server; the policy for each model name (the request's ``model`` field)."""
 
-    def __init__(self, exercises: Sequence[Exercise], policies: dict[str, Policy]) -> None:
+    def __init__(
+        self, exercises: Sequence[Exercise], policies: dict[str, Policy], delay_s: float = 0.0
+    ) -> None:
         self.by_files = {" ".join(sorted(e.solution)): e for e in exercises}
         self.policies = policies
+        self.delay_s = delay_s  # think time per answer (keeps a run long enough to kill)
         self.server = ScriptedServer(self._respond)
 
     def _respond(self, recorded: Recorded) -> Reply:
+        if self.delay_s:
+            time.sleep(self.delay_s)
         body = recorded.body
         messages = body.get("messages", [])
         match = _NAMES.search(_first_user_text(messages))

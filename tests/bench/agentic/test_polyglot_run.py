@@ -215,7 +215,7 @@ def test_kill_9_mid_run_then_resume_loses_and_duplicates_nothing(
     import sys
     import time
 
-    with Solver(python_exercises, {"solves": tools_solves}) as solver:
+    with Solver(python_exercises, {"solves": tools_solves}, delay_s=0.3) as solver:
         config = write_config(tmp_path / "models.toml", solver.base_url, {"a": "solves"})
         db = tmp_path / "results.db"
         args = [
