@@ -35,6 +35,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -156,6 +157,7 @@ def main() -> None:
                     cluster.add_node(cpus=cpus)
                 executor = ["--executor", "ray", "--ray-address", cluster.address]
                 results[name] = measure(name, executor, shapes, tmp, min(300, left))
+    shutil.rmtree(tmp, ignore_errors=True)
     print()
     print(f"{'work':<9} {'executor':<7} {'units':>5} {'units/s':>8} {'vs local':>8}")
     for work in shapes:
