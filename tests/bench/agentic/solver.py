@@ -144,6 +144,12 @@ def tools_solves(exercise: Exercise, messages: list[dict[str, Any]]) -> Reply:
     return completion("The tests pass.")
 
 
+ALWAYS_PASSES = (
+    "import unittest\n\n\nclass Cheat(unittest.TestCase):\n"
+    "    def test_nothing(self):\n        pass\n"
+)
+
+
 def tools_edits_tests(exercise: Exercise, messages: list[dict[str, Any]]) -> Reply:
     """Writes a wrong solution, then replaces the tests with ones that always pass."""
     done = tool_results(messages)
@@ -152,9 +158,7 @@ def tools_edits_tests(exercise: Exercise, messages: list[dict[str, Any]]) -> Rep
             ("write_file", {"path": p, "content": t + "\n# wrong\n"})
             for p, t in exercise.solution.items()
         ]
-        calls += [
-            ("write_file", {"path": p, "content": "import unittest\n"}) for p in exercise.tests
-        ]
+        calls += [("write_file", {"path": p, "content": ALWAYS_PASSES}) for p in exercise.tests]
         return completion("", calls)
     if tool_results(messages) == len(exercise.solution) + len(exercise.tests):
         return completion("", [("run_tests", {})])

@@ -137,7 +137,7 @@ def test_tools_protocol_solves_and_restored_tests_decide(
             assert agentic["tests_modified"] == []
             assert "tool" in kinds and kinds[-1] == "model"
         else:
-            # Its own (emptied) tests passed inside the loop; the restored ones fail it.
+            # Its own (gutted) tests passed inside the loop; the restored ones fail it.
             runs = [s for s in sample.metadata["trajectory"] if s.get("name") == "run_tests"]
             assert runs and runs[0]["ok"] is True
             assert sample.passed is False
