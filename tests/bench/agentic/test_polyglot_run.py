@@ -18,6 +18,7 @@ from tests.bench.agentic.solver import (
     Solver,
     edit_fails_then_fixes,
     edit_solves,
+    tools_adds_a_test_file,
     tools_edits_tests,
     tools_hostile,
     tools_solves,
@@ -322,3 +323,20 @@ def test_step_limit_ends_the_attempt_and_is_part_of_the_run(
         assert agentic["end_reason"] == "step_limit" and agentic["steps"] == 2
         assert agentic["limits"]["max_steps"] == 2 and agentic["limits"]["max_cost"] == 5.0
         assert sample.passed is True and sample.score_detail["failure_kind"] is None
+
+
+def test_files_added_beside_the_tests_do_not_count(
+    tmp_path: Path, python_exercises: list[Exercise]
+) -> None:
+    with Solver(python_exercises, {"adds": tools_adds_a_test_file}) as solver:
+        config = write_config(tmp_path / "models.toml", solver.base_url, {"a": "adds"})
+        db, _ = run_polyglot(tmp_path, config, "--agent", "tools", "-m", "a")
+    rows = samples(db, "poly").values()
+    in_loop = [
+        s.get("ok") for r in rows for s in r.metadata["trajectory"] if s.get("name") == "run_tests"
+    ]
+    assert True in in_loop  # the disarmed tests passed in its own workspace (where the stub
+    # does not raise outside an assertion)...
+    for sample in rows:
+        assert sample.metadata["agentic"]["tests_modified"] == []
+        assert sample.passed is False  # ...not on the pristine exercise + its solution

@@ -134,6 +134,8 @@ def test_only_solution_files_and_new_files_beside_them_are_writable() -> None:
     assert not writable("build.gradle", EXERCISE)
     assert not writable("src/main/java/../../../x.java", EXERCISE)
     assert not writable("src/main/java/notes.txt", EXERCISE)
+    assert not writable("helper.py", SINGLE)  # beside the tests: could be a test itself
+    assert not writable("aa_test.py", SINGLE)
 
 
 def test_prompts_name_the_files_and_cut_the_test_output() -> None:

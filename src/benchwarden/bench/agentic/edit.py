@@ -77,7 +77,8 @@ def _name_before(text: str, start: int) -> str:
 
 def writable(path: str, exercise: Exercise) -> bool:
     """Pure: may the model's answer write ``path``? Solution files, and new files in a
-    solution file's folder with its extension (a helper class); never tests or build."""
+    solution file's folder with its extension (a helper class) unless test files live
+    there too; never tests or build files."""
     if path in exercise.solution:
         return True
     if path in exercise.tests or path in exercise.support:
@@ -85,6 +86,8 @@ def writable(path: str, exercise: Exercise) -> bool:
     new = PurePosixPath(path)
     if ".." in new.parts or new.is_absolute():
         return False
+    if new.parent in {PurePosixPath(t).parent for t in exercise.tests}:
+        return False  # a new file beside the tests could be a test (or disarm them)
     return any(
         new.parent == PurePosixPath(s).parent and new.suffix == PurePosixPath(s).suffix
         for s in exercise.solution

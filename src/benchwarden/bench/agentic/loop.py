@@ -4,8 +4,9 @@ workspace, in a loop, in the manner of mini-swe-agent.
 Models reached in chat mode get the tools through the model layer's native tool
 calling; base models (completion mode) get a plain text protocol: one shell command
 per turn in a fenced block. The loop ends when the model stops calling tools or a
-limit is hit (the reason is recorded). Before the final scoring the test files are
-put back from the pristine copy, so editing the tests gains nothing (and is recorded).
+limit is hit (the reason is recorded). The final tests run in a fresh workspace made of
+the pristine exercise and only the solution files, so editing the tests, adding a test
+file or changing the build gains nothing (test edits are recorded).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from benchwarden.bench.agentic.attempt import (
     call_model,
     in_sandbox,
 )
+from benchwarden.bench.agentic.edit import writable
 from benchwarden.bench.agentic.exercises import Exercise
 from benchwarden.bench.agentic.toolchains import TOOLCHAINS
 from benchwarden.bench.agentic.tools import (
@@ -31,6 +33,7 @@ from benchwarden.bench.agentic.tools import (
 )
 from benchwarden.bench.agentic.trajectory import MAX_STEP_OUTPUT_CHARS, Step, Tally, cut
 from benchwarden.bench.agentic.workspace import Workspace
+from benchwarden.bench.sandbox import workspace_files as files
 from benchwarden.models.content import Part, TextPart, ToolCall, ToolChoice, ToolResult
 from benchwarden.models.protocol import ModelClient
 from benchwarden.models.types import GenerateResult, Message, Mode
@@ -183,11 +186,33 @@ async def run_tools(client: ModelClient, setup: AttemptSetup) -> AttemptResult:
             await loop(client, setup, workspace, result)
         except ContextExceeded:
             result.end_reason = "context_exceeded"
-        result.tests_modified = await in_sandbox(workspace.restore_tests)
-        final = await in_sandbox(workspace.run_tests)
-        result.tally.add_time(final.wall_seconds)
-        result.final = final
-        result.diff = await in_sandbox(workspace.solution_diff)
+        result.tests_modified = await in_sandbox(workspace.tests_modified)
+        solution = await in_sandbox(solution_files, workspace, exercise)
     finally:
         await in_sandbox(workspace.close)
+    # Scored in a fresh workspace: the pristine exercise plus only the solution files,
+    # so nothing else the agent left (an extra test file, a changed build file) counts.
+    scored = await in_sandbox(
+        Workspace, exercise, TOOLCHAINS[exercise.language], {**exercise.stub_files(), **solution}
+    )
+    try:
+        final = await in_sandbox(scored.run_tests)
+        result.tally.add_time(final.wall_seconds)
+        result.final = final
+        result.diff = await in_sandbox(scored.solution_diff)
+    finally:
+        await in_sandbox(scored.close)
     return result
+
+
+def solution_files(workspace: Workspace, exercise: Exercise) -> dict[str, str]:
+    """The files of ``workspace`` the score may take: solution files, and new files beside
+    them with their extension (``edit.writable``); every other file is left behind."""
+    kept: dict[str, str] = {}
+    skip = frozenset({"target", "build", "node_modules", ".gocache", "__pycache__"})
+    for path in files.walk_files(workspace.root, skip_dirs=skip):
+        if writable(path, exercise):
+            data = files.read_file(workspace.root, path)
+            if data is not None:
+                kept[path] = data.decode("utf-8", "replace")
+    return kept
