@@ -32,7 +32,7 @@ from benchwarden.bench.agentic.tools import (
     shell_call_from_text,
 )
 from benchwarden.bench.agentic.trajectory import MAX_STEP_OUTPUT_CHARS, Step, Tally, cut
-from benchwarden.bench.agentic.workspace import Workspace
+from benchwarden.bench.agentic.workspace import BUILD_DIRS, Workspace
 from benchwarden.bench.sandbox import workspace_files as files
 from benchwarden.models.content import Part, TextPart, ToolCall, ToolChoice, ToolResult
 from benchwarden.models.protocol import ModelClient
@@ -209,8 +209,7 @@ def solution_files(workspace: Workspace, exercise: Exercise) -> dict[str, str]:
     """The files of ``workspace`` the score may take: solution files, and new files beside
     them with their extension (``edit.writable``); every other file is left behind."""
     kept: dict[str, str] = {}
-    skip = frozenset({"target", "build", "node_modules", ".gocache", "__pycache__"})
-    for path in files.walk_files(workspace.root, skip_dirs=skip):
+    for path in files.walk_files(workspace.root, skip_dirs=BUILD_DIRS):
         if writable(path, exercise):
             data = files.read_file(workspace.root, path)
             if data is not None:

@@ -23,6 +23,9 @@ MAX_WORKSPACE_BYTES = 768 << 20
 
 MAX_DIFF_CHARS = 20_000
 
+BUILD_DIRS = frozenset({"target", "build", "node_modules", ".gocache", "__pycache__"})
+"""Folders of build output, never part of a solution."""
+
 
 @dataclass(frozen=True, slots=True)
 class TestRun:
@@ -125,8 +128,7 @@ class Workspace:
         out: list[str] = []
         size = 0
         stub = self.exercise.solution
-        skip = frozenset({"target", "build", "node_modules", ".gocache", "__pycache__"})
-        present = set(files.walk_files(self.root, skip_dirs=skip))
+        present = set(files.walk_files(self.root, skip_dirs=BUILD_DIRS))
         known = set(self.exercise.stub_files()) | set(self.toolchain.setup_files)
         for path in sorted(set(stub) | (present - known)):
             data = files.read_file(self.root, path, limit=200_000)
