@@ -19,7 +19,7 @@ $(UV):
 	.uv/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
 install: $(UV)
-	$(UV) sync --frozen --extra ray --python $(PYTHON)
+	$(UV) sync --frozen --extra ray --extra inspect --python $(PYTHON)
 
 # Debian packages (bubblewrap; for the tests also postgresql and chromium), when missing.
 system-deps-demo:
