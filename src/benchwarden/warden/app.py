@@ -48,6 +48,7 @@ from benchwarden.store.warden_store import WardenStore, open_warden_store
 from benchwarden.warden.admin_api import AdminApi
 from benchwarden.warden.audit_writer import AuditWriter
 from benchwarden.warden.backends import Backends, default_backends
+from benchwarden.warden.fail_open import with_fail_open
 from benchwarden.warden.gate import Gate
 from benchwarden.warden.http_io import MAX_BODY_BYTES, error_response, json_response
 from benchwarden.warden.limits import SlidingWindowLimiter
@@ -89,6 +90,9 @@ class WardenSettings:
     # PostgreSQL: LISTEN for admin changes, so every replica's calls in flight end at
     # once (the watch's poll stays as the fallback).
     listen: bool = True
+    # Grants (ids, or ORG/MODEL) served without limit accounting, audited, while the
+    # shared limit store is unreachable (others fail closed): see fail_open.py.
+    limits_fail_open: frozenset[str] = frozenset()
 
 
 @dataclass(slots=True)
@@ -148,7 +152,14 @@ def create_app(
     clock = sim_clock.now if sim_clock is not None else _utc_now
     gate = Gate(
         opened,
-        limiter or limiter_for(settings),
+        with_fail_open(
+            limiter or limiter_for(settings),
+            settings.limits_fail_open,
+            writer,
+            opened,
+            executor,
+            clock,
+        ),
         writer,
         metrics,
         served.names(),
