@@ -187,8 +187,13 @@ def _check(name: str, languages: list[str], workers: int, as_json: bool) -> None
             stub = f"{c.stub_passed}/{c.total - len(c.exempt)}" if c.runnable else "—"
             if c.exempt:
                 status += f" ({len(c.exempt)} refactoring stubs pass by design)"
+            if c.unverifiable:
+                status += f" ({len(c.unverifiable)} unverifiable here, listed below)"
             table.add_row(lang, ref, stub, status)
         console.print(table)
+        for c in checks.values():
+            for exercise, why in c.unverifiable:
+                console.print(f"[yellow]unverifiable here:[/] {exercise}: {why}")
         for c in checks.values():
             for exercise, kind, tail in c.problems[:5]:
                 console.print(f"[red]{exercise}[/] {kind}:\n{tail[-400:]}")

@@ -43,6 +43,9 @@ class Toolchain:
     # A regex the output of a passing run must match (the runner's own summary), so a
     # solution that exits 0 before any test ran does not pass.
     passed_pattern: str | None = None
+    # Exercises that cannot meet the check here (this machine's toolchain is older
+    # than the exercise), by exercise name: why. The check counts them apart.
+    known_issues: dict[str, str] = field(default_factory=dict)
 
     def unavailable(self) -> str | None:
         """Why this language cannot run here, or None when it can."""

@@ -54,6 +54,7 @@ GO = Toolchain(
     packages=("golang-go",),
     environment=ShellEnvironment(env=GO_ENV),
     passed_pattern=TESTS_RAN,
+    known_issues=KNOWN_ISSUES,
     # `FAIL <pkg> [build failed]` (a compile or vet error), `[setup failed]` (a broken
     # go.mod), and the package loader's own errors (an import that cannot be found,
     # printed before any package is built): no test ran.

@@ -106,6 +106,7 @@ RUST = RustToolchain(
     language="rust",
     test_script="cargo test --offline --quiet -- --include-ignored 2>&1",
     requires=("cargo", "rustc"),
+    known_issues=KNOWN_ISSUES,
     packages=("cargo", "rustc", *CRATES.values()),
     environment=ShellEnvironment(
         env={
