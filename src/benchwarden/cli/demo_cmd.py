@@ -96,7 +96,6 @@ def demo(
 ) -> None:
     """warden serves the embedded models under a grant; bench compares them through it."""
     from benchwarden.bench.data import DataError
-    from benchwarden.bench.prompting import SamplingOptions
     from benchwarden.bench.service import RunRequest, execute, prepare
     from benchwarden.store import open_store
     from benchwarden.warden.app import create_app, runtime_of
@@ -130,15 +129,7 @@ def demo(
         store = open_store(str(path))
         try:
             console.print(Rule("2. bench: compare the models through warden, for benchmarking"))
-            first = RunRequest(
-                suites=["smoke"],
-                models=list(specs),
-                purpose="benchmarking",
-                seed=0,
-                run_id="demo-compare",
-                use_cache=False,
-                sampling=SamplingOptions(temperature=0.0),
-            )
+            first = compare_request(list(specs))
             prepared = prepare(store, first, specs)
             outcome = asyncio.run(execute(store, prepared, first))
             console.print(f"  {outcome.recorded} answers recorded, {outcome.errors} errors")
@@ -147,7 +138,7 @@ def demo(
             console.print(
                 Rule("3. a few coding and safety items, each run under its declared purpose")
             )
-            for request, what in _suite_runs(list(specs)):
+            for request, what in suite_runs(list(specs)):
                 try:
                     prepared = prepare(store, request, specs)
                 except DataError as exc:  # no network and no BENCHWARDEN_DATA_MIRROR
@@ -257,8 +248,27 @@ def _write_reports(db: Path) -> list[Path]:
     return written
 
 
-def _suite_runs(models: list[str]) -> list[tuple[RunRequest, str]]:
-    """A few items of the coding and safety suites, each under its own purpose."""
+def compare_request(models: list[str]) -> RunRequest:
+    """The demo's first comparison. Greedy decoding (temperature 0) and a fixed seed:
+    the same request gives the same answer directly and through warden (a test holds it
+    for these very settings)."""
+    from benchwarden.bench.prompting import SamplingOptions
+    from benchwarden.bench.service import RunRequest
+
+    return RunRequest(
+        suites=["smoke"],
+        models=models,
+        purpose="benchmarking",
+        seed=0,
+        run_id="demo-compare",
+        use_cache=False,
+        sampling=SamplingOptions(temperature=0.0),
+    )
+
+
+def suite_runs(models: list[str]) -> list[tuple[RunRequest, str]]:
+    """A few items of the coding and safety suites, each under its own purpose (greedy,
+    like :func:`compare_request`)."""
     from benchwarden.bench.prompting import SamplingOptions
     from benchwarden.bench.service import RunRequest
 
