@@ -12,7 +12,7 @@ export UV_COMPILE_BYTECODE := 1
 export CMAKE_ARGS := -DGGML_NATIVE=OFF
 export BENCHWARDEN_DATA_MIRROR ?= $(abspath ../shared/data)
 
-.PHONY: demo test install clients js-runner system-deps-demo system-deps-test lint typecheck pytest bench clean
+.PHONY: demo test install clients js-runner cpp-catch system-deps-demo system-deps-test lint typecheck pytest bench clean
 
 $(UV):
 	$(PYTHON) -m venv .uv
@@ -56,7 +56,15 @@ $(JS_RUNNER)/node_modules/.installed: $(JS_RUNNER)/package.json $(JS_RUNNER)/pac
 
 js-runner: $(JS_RUNNER)/node_modules/.installed
 
-pytest: install clients js-runner
+# Catch's main for the polyglot C++ exercises, built once in the sandbox (80% of every
+# C++ build otherwise); used read-only by each C++ attempt. Needs bubblewrap and g++.
+CPP_CATCH := toolchains/cpp-catch
+$(CPP_CATCH)/tests-main.o: | install
+	.venv/bin/benchwarden suites prepare polyglot
+
+cpp-catch: $(CPP_CATCH)/tests-main.o
+
+pytest: install clients js-runner cpp-catch
 	.venv/bin/pytest
 
 test: system-deps-test lint typecheck pytest

@@ -4,7 +4,9 @@ shape, exit status, and clear refusals of what it cannot check."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+from benchwarden.bench.agentic.toolchains import cpp
 from tests.cli_process import run_cli
 
 
@@ -47,3 +49,14 @@ def test_suites_lists_polyglot_languages_as_json() -> None:
         assert row["runnable"] or row["reason"]
     polyglot = next(s for s in listing["suites"] if s["suite"] == "polyglot")
     assert polyglot["items"] == sum(r["exercises"] for r in languages.values() if r["runnable"])
+
+
+def test_prepare_builds_the_cpp_catch_main_where_the_toolchain_looks(tmp_path: Path) -> None:
+    folder = tmp_path / "catch"
+    done = run_cli("suites", "prepare", "polyglot", env={"BENCHWARDEN_CPP_CATCH": str(folder)})
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert str(folder) in done.stdout.replace("\n", "")
+    assert cpp.catch_main_ready(folder)
+    assert cpp.cpp_toolchain(folder).environment.ro_binds == ((str(folder), cpp.CATCH_MOUNT),)
+    wrong = run_cli("suites", "prepare", "humaneval")
+    assert wrong.returncode == 1 and "polyglot" in wrong.stderr
