@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from benchwarden.cli import serve_config
 from benchwarden.cli.common import console, err_console, fail
 from benchwarden.cli.listing import Column, JsonOption, Section, emit
 
@@ -104,6 +105,15 @@ def _show_iso(text: str | None) -> str:
 
 
 def serve(
+    ctx: typer.Context,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            help="TOML file of these options under [serve] (limits, limits-lease, workers, "
+            "limits-fail-open, db...); options given here win over it.",
+        ),
+    ] = None,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8787,
     backends: Annotated[
@@ -157,6 +167,16 @@ def serve(
             "renews it (a replica that dies frees its slots within this).",
         ),
     ] = 15.0,
+    limits_fail_open: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--limits-fail-open",
+            help="With --limits: a grant (id, as the admin API shows it, or ORG/MODEL) "
+            "served without limit accounting while Redis is unreachable, each such "
+            "admission audited as limits.bypass (others get 503 limits_unavailable); "
+            "repeat for several.",
+        ),
+    ] = None,
     monitor_every: Annotated[
         float,
         typer.Option(
@@ -166,6 +186,21 @@ def serve(
             "responses), run on one replica only (a PostgreSQL advisory lock); 0: off.",
         ),
     ] = 0.0,
+    monitor_auto: Annotated[
+        str | None,
+        typer.Option(
+            "--monitor-auto",
+            help="The highest response the scheduled evaluation applies by itself: none, "
+            "flag (the default), throttle, suspend, revoke.",
+        ),
+    ] = None,
+    monitor_thresholds: Annotated[
+        str | None,
+        typer.Option(
+            "--monitor-thresholds",
+            help="Scores (0-100) for flag,throttle,suspend,revoke (default 40,60,80,95).",
+        ),
+    ] = None,
     watch_interval: Annotated[
         float,
         typer.Option(
@@ -183,8 +218,32 @@ def serve(
     from benchwarden.warden.app import ADMIN_TOKEN_ENV, WardenSettings, create_app, runtime_of
     from benchwarden.warden.backends import Backends, load_backends, load_routes
     from benchwarden.warden.monitor.fingerprints import FingerprintError
+    from benchwarden.warden.monitor.scoring import Policy
     from benchwarden.warden.server import run
 
+    try:
+        scope = locals()
+        given = {name: scope[name] for name in serve_config.KEYS}
+        given = serve_config.merge(ctx.get_parameter_source, given, config)
+    except serve_config.ServeConfigError as exc:
+        fail(str(exc))
+    host, port, db, log_level = given["host"], given["port"], given["db"], given["log_level"]
+    backends, fingerprints, monitor = given["backends"], given["fingerprints"], given["monitor"]
+    max_body_mb, workers, limits = given["max_body_mb"], given["workers"], given["limits"]
+    limits_lease, monitor_every = given["limits_lease"], given["monitor_every"]
+    watch_interval, fail_open = (
+        given["watch_interval"],
+        sorted(set(given["limits_fail_open"] or ())),
+    )
+    try:
+        policy = serve_config.monitor_policy(given["monitor_auto"], given["monitor_thresholds"])
+    except serve_config.ServeConfigError as exc:
+        fail(str(exc))
+    if fail_open and limits is None:
+        fail(
+            "--limits-fail-open needs --limits redis://...: limits counted in this process "
+            "are always reachable."
+        )
     if limits is not None and not limits.startswith(("redis://", "rediss://", "unix://")):
         fail(f"--limits {limits!r}: give a Redis URL (redis://HOST:PORT/DB).")
     if workers > 1 and limits is None:
@@ -199,12 +258,14 @@ def serve(
         "watch_interval_s": watch_interval,
         "limits_lease_s": limits_lease,
         "monitor_every_s": monitor_every,
+        "limits_fail_open": fail_open,  # a list in the workers' JSON, a frozenset here
     }
     try:
         specs = load_backends(backends)
         served = Backends(specs, routes=load_routes(backends))
-        settings = WardenSettings(**options)
-        app = create_app(db, served, settings=settings, fingerprints=fingerprints)
+        settings = WardenSettings(**{**options, "limits_fail_open": frozenset(fail_open)})
+        rules = Policy(**policy) if policy else None
+        app = create_app(db, served, settings=settings, fingerprints=fingerprints, policy=rules)
     except (ConfigError, StoreError, FingerprintError) as exc:
         fail(str(exc))
     for spec in specs.values():
@@ -214,9 +275,13 @@ def serve(
     runtime = runtime_of(app)
     admin = "on" if os.environ.get(ADMIN_TOKEN_ENV) else f"off (set {ADMIN_TOKEN_ENV})"
     watching = f"on, {len(runtime.fingerprints)} fingerprints" if monitor else "off"
+    if monitor_every > 0:
+        rules = runtime.monitor.policy if runtime.monitor is not None else Policy()
+        watching += f", evaluated every {monitor_every:g}s, automatic up to {rules.auto_max}"
     err_console.print(
         f"warden on http://{host}:{port}: {', '.join(sorted(specs))}; db {runtime.store.url}; "
         f"admin API {admin}; monitor {watching}; limits {_limits_shown(limits)}"
+        + (f"; fail open for grants {', '.join(fail_open)}" if fail_open else "")
         + (f"; {workers} workers" if workers > 1 else ""),
         highlight=False,
         soft_wrap=True,
@@ -235,6 +300,7 @@ def serve(
         str(backends) if backends else None,
         str(fingerprints) if fingerprints else None,
         options,
+        policy,
     )
     run_workers(serve_spec, host, port, workers, log_level)
 

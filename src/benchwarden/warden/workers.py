@@ -32,6 +32,7 @@ class ServeSpec:
     backends: str | None = None
     fingerprints: str | None = None
     settings: dict[str, Any] = field(default_factory=dict)  # WardenSettings fields
+    policy: dict[str, Any] | None = None  # the monitor's Policy fields (None: its defaults)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -40,19 +41,27 @@ class ServeSpec:
     def from_json(text: str) -> ServeSpec:
         data = json.loads(text)
         return ServeSpec(
-            data.get("db"), data.get("backends"), data.get("fingerprints"), data["settings"]
+            data.get("db"),
+            data.get("backends"),
+            data.get("fingerprints"),
+            data["settings"],
+            data.get("policy"),
         )
 
 
 def build_app(spec: ServeSpec) -> Starlette:
     from benchwarden.warden.app import WardenSettings, create_app
     from benchwarden.warden.backends import Backends, load_backends, load_routes
+    from benchwarden.warden.monitor.scoring import Policy
 
     path = Path(spec.backends) if spec.backends else None
     served = Backends(load_backends(path), routes=load_routes(path))
     prints = Path(spec.fingerprints) if spec.fingerprints else None
-    settings = WardenSettings(**spec.settings)
-    return create_app(spec.db, served, settings=settings, fingerprints=prints)
+    options = dict(spec.settings)
+    options["limits_fail_open"] = frozenset(options.get("limits_fail_open") or ())  # JSON: a list
+    settings = WardenSettings(**options)
+    policy = Policy(**spec.policy) if spec.policy else None
+    return create_app(spec.db, served, settings=settings, fingerprints=prints, policy=policy)
 
 
 def app_from_env() -> Starlette:

@@ -9,6 +9,7 @@ that file's: 8790 in front, 8791-8793 behind). Everything is stopped by PID.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import shutil
 import signal
@@ -32,6 +33,7 @@ REPLICA_PORTS = (8791, 8792, 8793)
 ADMIN_TOKEN = "admin-token-for-scale-tests"
 UPSTREAM_KEY_ENV = "WARDEN_SCALE_UPSTREAM_KEY"
 NGINX_HINT = "nginx not found. Install it: `apt-get install -y nginx-light`."
+LOCK_FILE = Path(tempfile.gettempdir()) / "benchwarden-scale-cluster.lock"
 
 
 def backends_toml(mock: MockUpstream) -> str:
@@ -95,6 +97,7 @@ class Cluster:
     base: Path
     backends: Path
     watch_interval_s: float
+    args: tuple[str, ...] = ("--no-monitor",)  # more of serve's options, for every replica
     replicas: dict[int, subprocess.Popen[bytes]] = field(default_factory=dict)
     nginx: subprocess.Popen[bytes] | None = None
 
@@ -130,7 +133,7 @@ class Cluster:
                 raise RuntimeError(f"port {port} (deploy/nginx.conf's replica {i}) is taken")
             args = [
                 sys.executable, "-m", "benchwarden.cli", "serve", "--port", str(port),
-                "--db", self.db, "--backends", str(self.backends), "--no-monitor",
+                "--db", self.db, "--backends", str(self.backends), *self.args,
                 "--log-level", "warning", "--watch-interval", str(self.watch_interval_s),
             ]  # fmt: skip
             if self.limits:  # short leases: a killed replica's slots free within 4 s
@@ -167,17 +170,43 @@ class Cluster:
 
 
 @contextlib.contextmanager
+def _ports_held(timeout_s: float = 240.0) -> Iterator[None]:
+    """One cluster at a time on this machine (its ports are deploy/nginx.conf's): a
+    second one, from a parallel test process, waits for the first to stop."""
+    with LOCK_FILE.open("a") as handle:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"another cluster held {LOCK_FILE} too long") from None
+                time.sleep(0.2)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
 def running_cluster(
-    db: str, limits: str | None, mock: MockUpstream, *, watch_interval_s: float = 0.25
+    db: str,
+    limits: str | None,
+    mock: MockUpstream,
+    *,
+    watch_interval_s: float = 0.25,
+    args: tuple[str, ...] = ("--no-monitor",),
 ) -> Iterator[Cluster]:
-    base = Path(tempfile.mkdtemp(prefix="bw-cluster-"))
-    backends = base / "backends.toml"
-    backends.write_text(backends_toml(mock))
-    cluster = Cluster(db, limits, base, backends, watch_interval_s)
-    try:
-        cluster.start_replicas()
-        cluster.start_nginx()
-        yield cluster
-    finally:
-        cluster.stop()
-        shutil.rmtree(base, ignore_errors=True)
+    with _ports_held():
+        base = Path(tempfile.mkdtemp(prefix="bw-cluster-"))
+        backends = base / "backends.toml"
+        backends.write_text(backends_toml(mock))
+        cluster = Cluster(db, limits, base, backends, watch_interval_s, args)
+        try:
+            cluster.start_replicas()
+            cluster.start_nginx()
+            yield cluster
+        finally:
+            cluster.stop()
+            shutil.rmtree(base, ignore_errors=True)
