@@ -175,6 +175,7 @@ def _cpu(usage: resource.struct_rusage) -> float:
 
 def child(side: str, language: str, workers: int, budget: float, stubs: bool, limit: int) -> None:
     """Measure one side of one language; print one JSON line of figures."""
+    from benchwarden.bench.agentic.check import is_refactoring, known_issue
     from benchwarden.bench.agentic.exercises import load_exercises
     from benchwarden.bench.sandbox.shell import require_isolation
 
@@ -191,10 +192,19 @@ def child(side: str, language: str, workers: int, budget: float, stubs: bool, li
     wall = time.perf_counter() - start
     kids1, self1 = _usage()
     runs_of: Counter[str] = Counter(job[0].id for job, _ in done)
+    # What the toolchain lists as unverifiable here is counted apart, as the check does.
+    wrong = [
+        (job, figures)
+        for job, figures in done
+        if (figures[0] == "passed") != job[1]
+        and not figures[0].startswith("exception")
+        and not (not job[1] and is_refactoring(job[0]))  # a refactoring stub passes
+    ]
+    unverifiable = [j[0].id for j, _ in wrong if known_issue(*j) is not None]
     unexpected = [
         f"{job[0].id} {'reference' if job[1] else 'stub'}: {figures[0]}"
-        for job, figures in done
-        if (figures[0] == "passed") != job[1] and not figures[0].startswith("exception")
+        for job, figures in wrong
+        if known_issue(*job) is None
     ]
     cpu_sum = sum(f[2] for _, f in done)
     figures: dict[str, Any] = {
@@ -209,6 +219,7 @@ def child(side: str, language: str, workers: int, budget: float, stubs: bool, li
         "stub_passed": sum(1 for j, f in done if not j[1] and f[0] == "passed"),
         "outcomes": dict(Counter(f[0].split(":")[0] for _, f in done)),
         "unexpected": unexpected,
+        "unverifiable": unverifiable,
         "stopped": stopped,
         "wall_s": wall,
         "children_cpu_s": _cpu(kids1) - _cpu(kids0),
@@ -370,6 +381,8 @@ def main() -> int:
         if reason is not None:
             print(f"{language:<11}not runnable: {reason}")
     for figures in results:
+        for exercise in figures.get("unverifiable", []):
+            print(f"  unverifiable here (the toolchain lists why): {exercise}")
         problems = figures.get("unexpected", [])
         for problem in problems[:10]:
             print(f"  unexpected: {problem}")

@@ -251,11 +251,14 @@ def test_kill_9_mid_run_then_resume_loses_and_duplicates_nothing(
             except sqlite3.OperationalError:
                 return []
 
+        # The workspaces in a folder of the test's own, to see what the kill left.
+        tmp = tmp_path / "tmp"
+        tmp.mkdir()
         proc = subprocess.Popen(
             [sys.executable, "-m", "benchwarden.cli", *args],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
-            env={**os.environ, "COLUMNS": "200"},
+            env={**os.environ, "COLUMNS": "200", "TMPDIR": str(tmp)},
         )
         deadline = time.monotonic() + 240
         while len(recorded()) < 2 and proc.poll() is None and time.monotonic() < deadline:
@@ -265,11 +268,16 @@ def test_kill_9_mid_run_then_resume_loses_and_duplicates_nothing(
         proc.wait(30)
         before = recorded()
         assert 2 <= len(before) < 6
-        done = run_cli(*args)
+        killed = f"benchwarden-ws-{proc.pid}-"
+        left = [p.name for p in tmp.iterdir() if p.name.startswith(killed)]
+        done = run_cli(*args, env={"TMPDIR": str(tmp)})
         assert done.returncode == 0, done.stdout + done.stderr
         assert "resuming killed" in done.stdout
     after = recorded()
     assert sorted(after) == sorted(set(after)) and len(after) == 6  # none lost, none twice
+    # What the killed run left is swept when the run resumes; the resumed run's own are gone.
+    print(f"workspaces left by the kill: {left}")
+    assert [p.name for p in tmp.iterdir() if p.name.startswith("benchwarden-ws-")] == []
     assert set(before) <= set(after)
     rows = samples(db, "killed")
     assert all(s.passed for s in rows.values())

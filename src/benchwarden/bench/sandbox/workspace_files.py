@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import stat
 import tempfile
@@ -37,9 +38,49 @@ def _parts(relative: str) -> list[str]:
     return parts
 
 
-def new_workspace(files: Mapping[str, str | bytes], *, prefix: str = "benchwarden-ws-") -> str:
+WORKSPACE_PREFIX = "benchwarden-ws-"
+_OWNED = re.compile(rf"{WORKSPACE_PREFIX}([0-9]+)-")
+
+
+def _owned_prefix() -> str:
+    """Workspaces carry their process's pid, so a later sweep knows whose they are."""
+    return f"{WORKSPACE_PREFIX}{os.getpid()}-"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
+
+
+def sweep_stale_workspaces(folder: str | None = None) -> int:
+    """Remove the workspaces left by processes that are gone (a run killed with -9
+    cannot clean up after itself); a live process's workspaces are never touched.
+    Returns how many were removed."""
+    base = folder or tempfile.gettempdir()
+    removed = 0
+    with contextlib.suppress(OSError), os.scandir(base) as entries:
+        for entry in entries:
+            owner = _OWNED.match(entry.name)
+            if owner is None or _alive(int(owner.group(1))):
+                continue
+            if not entry.is_dir(follow_symlinks=False):
+                continue
+            # As root, a workspace belongs to its attempt's uid; otherwise it is ours.
+            if os.geteuid() != 0 and entry.stat(follow_symlinks=False).st_uid != os.getuid():
+                continue
+            remove_workspace(entry.path)
+            removed += 1
+    return removed
+
+
+def new_workspace(files: Mapping[str, str | bytes], *, prefix: str | None = None) -> str:
     """A fresh host directory holding ``files`` (relative path -> content)."""
-    root = tempfile.mkdtemp(prefix=prefix)
+    root = tempfile.mkdtemp(prefix=prefix or _owned_prefix())
     os.chmod(root, 0o755)  # noqa: S103 - the sandbox's uid must enter it
     for relative, content in files.items():
         write_file(root, relative, content)
@@ -228,9 +269,9 @@ def _remove_tree(path: str) -> None:
         os.rmdir(path)
 
 
-def copy_workspace(source: str, *, prefix: str = "benchwarden-ws-") -> str:
+def copy_workspace(source: str, *, prefix: str | None = None) -> str:
     """A copy of ``source`` with its symlinks copied as links (never followed)."""
-    target = tempfile.mkdtemp(prefix=prefix)
+    target = tempfile.mkdtemp(prefix=prefix or _owned_prefix())
     shutil.copytree(source, target, symlinks=True, dirs_exist_ok=True)
     os.chmod(target, 0o755)  # noqa: S103
     return target

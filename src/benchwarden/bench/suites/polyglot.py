@@ -141,11 +141,14 @@ def polyglot_suite(
     def load() -> list[Item]:
         chosen = choose_languages(languages)
         from benchwarden.bench.sandbox.shell import WorkspaceUnavailable, require_isolation
+        from benchwarden.bench.sandbox.workspace_files import sweep_stale_workspaces
 
         try:
             require_isolation()
         except WorkspaceUnavailable as exc:
             raise PolyglotUnavailable(str(exc)) from exc
+        # Workspaces a killed earlier run left behind (kill -9 cleans nothing up).
+        sweep_stale_workspaces()
         return [exercise_item(e) for e in load_exercises(chosen)]
 
     return Suite(
