@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import logging
 import os
 import time
@@ -25,6 +26,7 @@ from benchwarden.bench.cluster.needs import (
     resource_name,
     unit_shape,
 )
+from benchwarden.bench.cluster.pacing import start_budget
 from benchwarden.bench.executor import ExecutorError
 from benchwarden.bench.work import Unit, UnitFailed, UnitResult
 
@@ -52,6 +54,7 @@ class RayExecutor:
         self._turn = 0
         self._engines = EnginePool(ray)
         self._on_engines = 0
+        self._budget = start_budget(ray)  # one pacing budget per model for the cluster
 
     @classmethod
     def connect(cls, address: str | None) -> RayExecutor:
@@ -174,10 +177,29 @@ class RayExecutor:
     def notes(self) -> list[str]:
         engines = sum(len(members) for members in self._engines.pools.values())
         done = [f"{self._on_engines} embedded-model units ran on {engines} engine actor(s)"]
-        return self._refusals.notes() + (done if self._on_engines else [])
+        return self._refusals.notes() + (done if self._on_engines else []) + self._pacing()
+
+    def _pacing(self) -> list[str]:
+        """The shared budgets' schedules as the run ends (what they paced at, refusals)."""
+        try:
+            states = self.ray.get(self._budget.states.remote(), timeout=5)
+        except Exception as exc:  # a note, never the run's failure
+            return [f"the cluster's pacing budget did not answer: {exc}"]
+        notes = []
+        for label, state in sorted(states.items()):
+            if not (state.paced or state.refusals):
+                continue  # no limit met: nothing to say
+            pace = f"{state.rate * 60:.0f} requests/min" if state.rate else "unpaced"
+            notes.append(
+                f"pacing shared by the cluster: {label}: {state.mode}, {pace}, "
+                f"{state.accepted} accepted, {state.refusals} rate-limit refusals"
+            )
+        return notes
 
     async def aclose(self) -> None:
         self._engines.close()
+        with contextlib.suppress(Exception):
+            self.ray.kill(self._budget)
         self.ray.shutdown()
 
 

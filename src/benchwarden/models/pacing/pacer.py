@@ -102,6 +102,11 @@ class RatePacer:
         bucket = self._buckets.get("requests")
         return bucket.rate if bucket is not None else None
 
+    @property
+    def paced(self) -> bool:
+        """Whether requests (or tokens) are spaced by a rate now."""
+        return bool(self._buckets)
+
     def _wait(self, costs: Mapping[str, float], now: float) -> float:
         wait = max(0.0, self._paused_until - now)
         for dim, bucket in self._buckets.items():
@@ -265,7 +270,7 @@ class RatePacer:
             self._finish(ticket)
         now = self._clock()
         self.refusals += 1
-        by_rate = bool(self._buckets)
+        by_rate = self.paced
         new_event = now >= self._event_until
         if retry_after_s is not None and retry_after_s > 0:
             until = now + retry_after_s
