@@ -149,6 +149,45 @@ def test_embedded_model_on_safety_and_smoke_same_as_local(
     assert "4 embedded-model units ran on 2 engine actor(s)" in out, out
 
 
+def test_engine_actors_run_the_threads_of_their_cpu_share(cluster: LocalRayCluster) -> None:
+    """Each engine actor's llama.cpp engine runs as many threads as the CPUs it stands
+    for (one here), not the machine's count (two on this machine: the old figure), so a
+    node's actors together never oversubscribe it."""
+    import asyncio
+
+    import ray
+
+    from benchwarden.bench.cluster.engines import ENGINE_CPUS, EnginePool
+    from benchwarden.bench.plan import Task
+    from benchwarden.bench.prompting import SamplingOptions
+    from benchwarden.bench.suite import Item
+    from benchwarden.bench.work import SuiteRef, Unit
+    from benchwarden.models.registry import resolve
+
+    spec = resolve("local/smollm2-135m", {})
+    unit = Unit(
+        run_id="t",
+        task=Task(spec.name, "smoke", "hi", 0, 1),
+        item=Item(id="hi", prompt="Say hi."),
+        suite=SuiteRef("smoke"),
+        spec=spec,
+        sampling=SamplingOptions(max_tokens=2),
+        use_cache=False,
+    )
+    ray.init(address=cluster.address, log_to_driver=False, configure_logging=False)
+    pool = EnginePool(ray)
+    try:
+        result = asyncio.run(pool.submit(unit))
+        members = pool.pools[spec.name]
+        threads = ray.get([m.actor.threads.remote(spec) for m in members], timeout=60)
+    finally:
+        pool.close()
+        ray.shutdown()
+    assert result is not None and result.record.status == "ok", result
+    assert len(members) == 2  # one per CPU of the two worker nodes (the head has none)
+    assert threads == [ENGINE_CPUS, ENGINE_CPUS] == [1, 1]
+
+
 def test_driver_killed_then_resumed_with_ray(tmp_path: Path, cluster: LocalRayCluster) -> None:
     """kill -9 of the driver mid-run, then the same command: every unit once."""
     with ThreadedMockUpstream(echo=True, latency_s=0.1) as slow:

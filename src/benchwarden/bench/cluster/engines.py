@@ -3,9 +3,11 @@ each node as it has CPUs, and the runner's local-model units routed to the least
 actor of their model.
 
 An actor loads its model once and keeps it for the whole run, whatever Ray does with
-its task workers. Actors are pinned to their node and reserve no CPU in Ray's
-accounting: a reservation held for the whole run would starve every other task of
-the run (API calls, sandbox checks) until it ends. Only units that need nothing else
+its task workers; its engine runs as many threads as the CPUs it stands for
+(``ENGINE_CPUS``), so a node's actors together use its CPUs once, not once each.
+Actors are pinned to their node and reserve no CPU in Ray's accounting: a
+reservation held for the whole run would starve every other task of the run (API
+calls, sandbox checks) until it ends. Only units that need nothing else
 of a node (no sandbox, no toolchain) go to actors; the others stay tasks, which place
 themselves where their requirements are met. An actor lost with its node is dropped
 from the pool (a new pool is made when none is left) and the unit re-run.
@@ -14,14 +16,37 @@ from the pool (a new pool is made when none is left) and the unit re-run.
 from __future__ import annotations
 
 import asyncio
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
 from benchwarden.bench.work import Unit, UnitResult
+from benchwarden.models.config import ModelSpec
+
+THREADS_ENV = "BENCHWARDEN_LOCAL_THREADS"
+
+
+ENGINE_CPUS = 1
+"""Each engine actor's share of its node: a node gets one actor per this many CPUs, and
+each actor's llama.cpp engine runs that many threads (not the whole machine's count,
+which would oversubscribe the node as many times as it has actors)."""
 
 
 class EngineActor:
-    """The actor's body (wrapped by ``ray.remote`` on the driver): one model, one engine."""
+    """The actor's body (wrapped by ``ray.remote`` on the driver): one model, one engine
+    running ``threads`` threads."""
+
+    def __init__(self, threads: int = ENGINE_CPUS) -> None:
+        # Read by the engine when it is made (models.local.engine.engine_for); the actor
+        # has this process to itself.
+        os.environ[THREADS_ENV] = str(threads)
+
+    async def threads(self, spec: ModelSpec) -> int:
+        """The threads of this actor's engine for ``spec`` (made, not loaded, if new)."""
+        from benchwarden.models.local.client import model_path
+        from benchwarden.models.local.engine import engine_for
+
+        return engine_for(model_path(spec)).n_threads
 
     async def run(self, unit: Unit) -> UnitResult:
         from benchwarden.bench.cluster.ray_worker import do_here, node_label
@@ -60,13 +85,13 @@ class EnginePool:
         actor_class = self.ray.remote(num_cpus=0, max_restarts=0, max_concurrency=2)(EngineActor)
         members = []
         for node in self.ray.nodes():
-            cpus = int(node.get("Resources", {}).get("CPU", 0))
-            if not node.get("Alive") or cpus < 1:
+            actors = int(node.get("Resources", {}).get("CPU", 0)) // ENGINE_CPUS
+            if not node.get("Alive") or actors < 1:
                 continue
             pinned = NodeAffinitySchedulingStrategy(node["NodeID"], soft=False)
             members += [
-                _Member(actor_class.options(scheduling_strategy=pinned).remote())
-                for _ in range(cpus)
+                _Member(actor_class.options(scheduling_strategy=pinned).remote(ENGINE_CPUS))
+                for _ in range(actors)
             ]
         return members
 

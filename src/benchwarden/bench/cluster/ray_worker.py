@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import os
 import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
+from benchwarden.bench.cluster.engines import THREADS_ENV
 from benchwarden.bench.cluster.needs import NodeRefused
 from benchwarden.bench.cluster.offers import missing
 from benchwarden.bench.suite import Suite
@@ -49,8 +51,10 @@ def node_label() -> str:
 
 
 def _client(spec: ModelSpec, use_cache: bool, max_concurrency: int | None) -> ModelClient:
+    from benchwarden.bench.cluster.pacing import share_budget
     from benchwarden.models.factory import open_client
 
+    share_budget()  # this process's pacers: handles on the cluster's budgets
     key = repr((spec, use_cache, max_concurrency))
     if key not in _clients:
         _clients[key] = open_client(spec, use_cache=use_cache, max_concurrency=max_concurrency)
@@ -90,6 +94,12 @@ def run_unit(unit: Unit) -> UnitResult:
         reason = missing(requirement)
         if reason is not None:
             raise NodeRefused(node, requirement, reason)
+    if unit.spec.provider == "local":  # its engine: as many threads as the task's CPUs
+        import ray
+
+        context: Any = ray.get_runtime_context()  # partly typed
+        cpus = context.get_assigned_resources().get("CPU", 1.0)
+        os.environ[THREADS_ENV] = str(max(1, int(cpus)))
     result = _run(do_here(unit))
     result.node = node
     return result

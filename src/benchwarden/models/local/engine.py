@@ -326,10 +326,16 @@ _ENGINES_LOCK = threading.Lock()
 
 
 def engine_for(path: Path) -> LlamaEngine:
-    """The process-wide engine for a model file (loaded on first use, once)."""
+    """The process-wide engine for a model file (loaded on first use, once).
+
+    ``BENCHWARDEN_LOCAL_CTX`` sets its context window (4096), ``BENCHWARDEN_LOCAL_THREADS``
+    its threads (default: every CPU of the machine)."""
     with _ENGINES_LOCK:
         engine = _ENGINES.get(path)
         if engine is None:
             n_ctx = int(os.environ.get("BENCHWARDEN_LOCAL_CTX", "4096"))
-            engine = _ENGINES[path] = LlamaEngine(path, n_ctx=n_ctx)
+            # Threads: the machine's CPUs, unless this process has a share of them (a
+            # Ray engine actor or task sets it to the CPUs it was given).
+            threads = int(os.environ.get("BENCHWARDEN_LOCAL_THREADS", "0")) or None
+            engine = _ENGINES[path] = LlamaEngine(path, n_ctx=n_ctx, n_threads=threads)
         return engine
