@@ -49,6 +49,7 @@ from benchwarden.warden.admin_api import AdminApi
 from benchwarden.warden.audit_writer import AuditWriter
 from benchwarden.warden.backends import Backends, default_backends
 from benchwarden.warden.fail_open import with_fail_open
+from benchwarden.warden.fast_routes import WardenApp
 from benchwarden.warden.gate import Gate
 from benchwarden.warden.http_io import MAX_BODY_BYTES, error_response, json_response
 from benchwarden.warden.limits import SlidingWindowLimiter
@@ -288,6 +289,8 @@ def create_app(
             if recorder is not None:
                 await recorder.stop()
             await writer.stop()
+            gate.close()
+            sequencer.close()
             executor.shutdown(wait=True)
             if owns_store:
                 opened.close()
@@ -305,12 +308,21 @@ def create_app(
         *monitor_api.routes(admin.guard),
     ]
     middleware = [Middleware(SimTimeMiddleware, clock=sim_clock)] if sim_clock else []
-    app = Starlette(
+    app = WardenApp(
         routes=routes,
         middleware=middleware,
         lifespan=lifespan,
         exception_handlers={HTTPException: _http_error, Exception: _internal_error},
     )
+    if sim_clock is None:  # simulated time needs its middleware on every request
+        app.fast_post = {
+            "/v1/chat/completions": chat_completions,
+            "/v1/completions": completions,
+            "/v1/messages": messages,
+            "/v1/messages/count_tokens": count_tokens,
+            "/v1/responses": responses,
+        }
+        app.on_error = _internal_error
     app.state.warden = runtime
     return app
 

@@ -23,6 +23,7 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import Any
 
 from benchwarden.store.warden_records import GENESIS_HASH, AuditRow
@@ -54,6 +55,22 @@ def _timestamp(ts: datetime) -> str:
     return moment.isoformat(timespec="microseconds")
 
 
+# json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+# allow_nan=False), with its C encoder built once instead of on every call (half the
+# cost of a record's hash); the bytes are the same (a test compares them).
+_encode = c_make_encoder(
+    None,  # no circular-reference markers: fields are plain data
+    json.JSONEncoder().default,
+    encode_basestring,  # ensure_ascii=False
+    None,  # no indent
+    ":",
+    ",",
+    True,  # sort_keys
+    False,  # skipkeys
+    False,  # allow_nan
+)
+
+
 def canonical(row: AuditRow) -> bytes:
     fields = [
         row.seq,
@@ -72,10 +89,7 @@ def canonical(row: AuditRow) -> bytes:
         row.detail,
         row.prev_hash,
     ]
-    text = json.dumps(
-        fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    )
-    return text.encode("utf-8")
+    return "".join(_encode(fields, 0)).encode("utf-8")
 
 
 def record_hash(row: AuditRow) -> str:

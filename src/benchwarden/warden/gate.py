@@ -33,6 +33,7 @@ from benchwarden.warden.monitor.recorder import Observation, UsageRecorder
 from benchwarden.warden.monitor.text import prompt_text
 from benchwarden.warden.policy import Allow, Decision, Refuse, RequestFacts, decide, key_refusal
 from benchwarden.warden.shared_limits import AnyLimiter, LimitsUnavailable, reserve
+from benchwarden.warden.terms_read import ReadFallback, sqlite_reader
 from benchwarden.warden.tokens import prompt_bound
 
 log = logging.getLogger("benchwarden.warden.gate")
@@ -86,10 +87,20 @@ class Gate:
         self.monotonic = monotonic
         self.estimator = estimator
         self.recorder = recorder
+        # SQLite file: the terms read runs on the loop (terms_read.py); else a worker.
+        self.reader = sqlite_reader(store)
 
     async def _read(self, key_id: str, model: str | None) -> Access | None:
-        loop = asyncio.get_running_loop()
         started = time.perf_counter()
+        if self.reader is not None:
+            try:
+                found = self.reader.access(key_id, model)
+            except ReadFallback as exc:
+                log.warning("terms read on the loop failed (%s); reading on a worker", exc)
+            else:
+                self.metrics.state_read.observe(time.perf_counter() - started)
+                return found
+        loop = asyncio.get_running_loop()
         try:
             return await loop.run_in_executor(self.executor, self.store.access, key_id, model)
         except StoreError as exc:
@@ -105,6 +116,10 @@ class Gate:
             ) from exc
         finally:
             self.metrics.state_read.observe(time.perf_counter() - started)
+
+    def close(self) -> None:
+        if self.reader is not None:
+            self.reader.close()
 
     async def _authentic(
         self, headers: Mapping[str, str], model: str | None
@@ -250,6 +265,7 @@ class Gate:
             reserved.message,
             retry_after_s=reserved.seconds if reserved.retryable else None,
             retryable=None if reserved.retryable else False,
+            snapshot=reserved.snapshot,
         )
         return refusal, None
 

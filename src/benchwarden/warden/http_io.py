@@ -8,7 +8,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
 from benchwarden.api.errors import ApiError, Dialect, error_body, error_headers
-from benchwarden.warden.limit_headers import LimitSnapshot, limit_headers
+from benchwarden.warden.limit_headers import LimitRefusal, LimitSnapshot, limit_headers
 
 # Agent sessions send their whole history on every turn: megabytes. The providers'
 # own limits are tens of MB (Anthropic's Messages API: 32 MB); ``serve --max-body-mb``.
@@ -55,9 +55,10 @@ def json_response(
 
 
 def error_response(dialect: Dialect, error: ApiError) -> JSONResponse:
-    return JSONResponse(
-        error_body(dialect, error), status_code=error.status, headers=error_headers(error)
-    )
+    headers = error_headers(error)
+    if isinstance(error, LimitRefusal):  # warden's own 429: the grant's headers too
+        headers.update(limit_headers(dialect, error.snapshot))
+    return JSONResponse(error_body(dialect, error), status_code=error.status, headers=headers)
 
 
 def with_limit_headers(

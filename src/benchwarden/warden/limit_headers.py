@@ -19,7 +19,7 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from benchwarden.api.errors import Dialect
+from benchwarden.api.errors import ApiError, Dialect
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +35,24 @@ class Window:
 class LimitSnapshot:
     requests: Window | None = None
     tokens: Window | None = None
+
+
+class LimitRefusal(ApiError):
+    """A 429 warden itself gives for a grant's limits: it carries the grant's headers
+    too, as a provider's 429 does, so a client paces itself on the refusal alone."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        snapshot: LimitSnapshot,
+        *,
+        retry_after_s: float | None = None,
+        retryable: bool | None = None,
+    ) -> None:
+        super().__init__(status, code, message, retry_after_s=retry_after_s, retryable=retryable)
+        self.snapshot = snapshot
 
 
 def _duration(seconds: float) -> str:

@@ -22,6 +22,7 @@ sorted set per grant with a Lua script doing the same arithmetic).
 from __future__ import annotations
 
 import collections
+import dataclasses
 import threading
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
@@ -69,6 +70,9 @@ class RetryAfter:
     code: LimitCode
     message: str
     retryable: bool = True
+    # The grant's limits as they stand, for the refusal's rate-limit headers (any
+    # limiter may fill it; None sends none).
+    snapshot: LimitSnapshot | None = None
 
 
 class Limiter(Protocol):
@@ -146,44 +150,51 @@ class SlidingWindowLimiter:
         with self._lock:
             state = self._state(grant_id)
             self._prune(state, now)
-            limits = state.limits
-            if limits.tpm is not None and tokens > limits.tpm:
-                return RetryAfter(
-                    0.0,
-                    "token_limit",
-                    f"This request needs up to {tokens} tokens (prompt and max_tokens) but "
-                    f"the grant allows {limits.tpm} tokens per minute. Lower max_tokens or "
-                    "shorten the prompt.",
-                    retryable=False,
-                )
-            if limits.max_concurrency is not None and state.active >= limits.max_concurrency:
-                return RetryAfter(
-                    CONCURRENCY_RETRY_S,
-                    "rate_limited",
-                    f"{state.active} requests of this grant are in flight, its maximum. "
-                    "Wait for one to finish.",
-                )
-            rpm_wait = self._rpm_wait(state, now)
-            tpm_wait = self._tpm_wait(state, tokens, now)
-            if rpm_wait is not None and (tpm_wait is None or rpm_wait >= tpm_wait):
-                return RetryAfter(
-                    rpm_wait,
-                    "rate_limited",
-                    f"The grant's limit of {limits.rpm} requests per minute is reached.",
-                )
-            if tpm_wait is not None:
-                return RetryAfter(
-                    tpm_wait,
-                    "token_limit",
-                    f"The grant's limit of {limits.tpm} tokens per minute is reached "
-                    f"(this request reserves up to {tokens}).",
-                )
+            refusal = self._refusal(state, tokens, now)
+            if refusal is not None:
+                return dataclasses.replace(refusal, snapshot=self._snapshot(state, now))
             entry = _Entry(now, tokens)
             state.requests.append(now)
             state.tokens.append(entry)
             state.used += tokens
             state.active += 1
             return Reservation(grant_id, tokens, [entry], snapshot=self._snapshot(state, now))
+
+    def _refusal(self, state: _Grant, tokens: int, now: float) -> RetryAfter | None:
+        """Why ``tokens`` more cannot be admitted now, if they cannot."""
+        limits = state.limits
+        if limits.tpm is not None and tokens > limits.tpm:
+            return RetryAfter(
+                0.0,
+                "token_limit",
+                f"This request needs up to {tokens} tokens (prompt and max_tokens) but "
+                f"the grant allows {limits.tpm} tokens per minute. Lower max_tokens or "
+                "shorten the prompt.",
+                retryable=False,
+            )
+        if limits.max_concurrency is not None and state.active >= limits.max_concurrency:
+            return RetryAfter(
+                CONCURRENCY_RETRY_S,
+                "rate_limited",
+                f"{state.active} requests of this grant are in flight, its maximum. "
+                "Wait for one to finish.",
+            )
+        rpm_wait = self._rpm_wait(state, now)
+        tpm_wait = self._tpm_wait(state, tokens, now)
+        if rpm_wait is not None and (tpm_wait is None or rpm_wait >= tpm_wait):
+            return RetryAfter(
+                rpm_wait,
+                "rate_limited",
+                f"The grant's limit of {limits.rpm} requests per minute is reached.",
+            )
+        if tpm_wait is not None:
+            return RetryAfter(
+                tpm_wait,
+                "token_limit",
+                f"The grant's limit of {limits.tpm} tokens per minute is reached "
+                f"(this request reserves up to {tokens}).",
+            )
+        return None
 
     def _snapshot(self, state: _Grant, now: float) -> LimitSnapshot:
         """What is left of each windowed limit, and when the window is whole again."""

@@ -17,6 +17,7 @@ from datetime import datetime
 
 from benchwarden.api.errors import ApiError
 from benchwarden.store.warden_records import GrantRecord, KeyRecord
+from benchwarden.warden.limit_headers import LimitRefusal, LimitSnapshot
 
 ANY_PURPOSE = "*"
 _PURPOSE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -45,8 +46,18 @@ class Refuse:
     message: str
     retry_after_s: float | None = None
     retryable: bool | None = None
+    snapshot: LimitSnapshot | None = None  # a limit's refusal: the grant's headers
 
     def error(self) -> ApiError:
+        if self.snapshot is not None:
+            return LimitRefusal(
+                self.status,
+                self.code,
+                self.message,
+                self.snapshot,
+                retry_after_s=self.retry_after_s,
+                retryable=self.retryable,
+            )
         return ApiError(
             self.status,
             self.code,

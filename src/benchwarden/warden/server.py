@@ -24,6 +24,9 @@ def _config(app: Starlette, host: str, port: int, log_level: str) -> uvicorn.Con
         port=port,
         log_level=log_level,
         access_log=False,
+        # Nothing in warden reads the client's address or scheme: no X-Forwarded-*
+        # rewriting layer on every request.
+        proxy_headers=False,
         loop="auto",
         http="auto",
         lifespan="on",
