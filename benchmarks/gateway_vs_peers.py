@@ -86,29 +86,37 @@ HONO_NODE_SERVER = "1.13.8"  # newer versions break Portkey's streaming response
 
 P99_TARGET = 0.2  # warden's p99 added latency / LiteLLM's: at most
 LITELLM_RATE_TARGET = 3.0  # warden's max rate / LiteLLM's: at least
-PORTKEY_RATE_TARGET = 1.0  # warden's max rate / Portkey's: above
+PORTKEY_RATE_TARGET = 1.5  # warden's max rate / Portkey's: at least (issue 19)
+PORTKEY_CPU_TARGET = 0.5  # warden's CPU per request / Portkey's: at most (issue 19)
+SUSTAINED_RATE = 800  # issue 19: at this open-loop rate ...
+SUSTAINED_P99_MS = 10.0  # ... warden's added p99 at most this
 
 MODEL = "mock"
-BODY = json.dumps(
-    {"model": MODEL, "messages": [{"role": "user", "content": "Say hello."}], "max_tokens": 16}
-)
+_REQUEST = {
+    "model": MODEL,
+    "messages": [{"role": "user", "content": "Say hello."}],
+    "max_tokens": 16,
+}
+BODY = json.dumps(_REQUEST)
+STREAM_BODY = json.dumps({**_REQUEST, "stream": True})
 UPSTREAM_KEY = "sk-mock-upstream"
 OVER_CAPACITY = 0.9  # open-loop rates above this share of the closed-loop maximum: not run
 
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    rates: tuple[int, ...] = (20, 50, 100, 200)
-    open_warmup_s: float = 2.0
-    open_measure_s: float = 8.0
-    open_min_samples: int = 400  # low rates measure longer: p99 of fewer is nearly the max
+    rates: tuple[int, ...] = (50, 100, 200, 400, 800, 1200, 1600)
+    open_warmup_s: float = 1.5
+    open_measure_s: float = 5.0
+    open_min_samples: int = 300  # low rates measure longer: p99 of fewer is nearly the max
     connections: int = 64
     closed_warmup_s: float = 2.0
     closed_measure_s: float = 10.0
     request_timeout_s: float = 10.0
-    startup_timeout_s: float = 90.0
-    budget_s: float = 300.0  # runs that would end past this are skipped
-    hard_limit_s: float = 400.0  # the watchdog's limit for the whole run
+    startup_timeout_s: float = 120.0
+    budget_s: float = 780.0  # runs that would end past this are skipped
+    hard_limit_s: float = 960.0  # the watchdog's limit for the whole run
+    streaming: bool = True  # the open loop also with ``stream: true``
 
     def measure_s(self, rate: float) -> float:
         return max(self.open_measure_s, self.open_min_samples / rate)
@@ -116,16 +124,16 @@ class Settings:
     @staticmethod
     def quick() -> Settings:
         return Settings(
-            rates=(10, 100),  # 10: below even a slow peer's capacity
+            rates=(10, 100, 800),  # 10: below even a slow peer's capacity
             open_warmup_s=1.0,
             open_measure_s=3.0,
             open_min_samples=0,
             closed_warmup_s=2.0,  # Node's JIT needs about that
             closed_measure_s=4.0,
             request_timeout_s=5.0,
-            startup_timeout_s=60.0,
-            budget_s=90.0,
-            hard_limit_s=150.0,
+            startup_timeout_s=90.0,
+            budget_s=150.0,
+            hard_limit_s=240.0,
         )
 
 
@@ -320,13 +328,22 @@ def start_direct(mock_port: int) -> Target:
     )
 
 
-def _cli(db: str, *args: str) -> str:
+def _source_env(source: Path | None) -> dict[str, str] | None:
+    """The environment that runs benchwarden from another checkout's ``src`` (for a
+    before/after comparison in one run: ``git worktree add /tmp/wt-before HEAD``)."""
+    if source is None:
+        return None
+    return {**os.environ, "PYTHONPATH": str(source / "src")}
+
+
+def _cli(db: str, *args: str, source: Path | None = None) -> str:
     done = subprocess.run(
         [PYTHON, "-m", "benchwarden.cli", *args, "--db", db],
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
+        env=_source_env(source),
     )
     if done.returncode != 0:
         raise RuntimeError(f"benchwarden {' '.join(args)} failed: {done.stderr.strip()[-500:]}")
@@ -334,19 +351,26 @@ def _cli(db: str, *args: str) -> str:
 
 
 def start_warden(
-    name: str, workdir: Path, mock_port: int, db: str, s: Settings, extra: Sequence[str] = ()
+    name: str,
+    workdir: Path,
+    mock_port: int,
+    db: str,
+    s: Settings,
+    extra: Sequence[str] = (),
+    source: Path | None = None,
 ) -> Target:
     """Fresh tenancy in ``db`` (an org, a grant with limits never reached, a key whose one
     purpose is implied), a backends file for the mock, then ``benchwarden serve``
-    (``extra``: more serve options, e.g. ``--no-monitor``)."""
+    (``extra``: more serve options, e.g. ``--no-monitor``; ``source``: another checkout
+    to run instead of this one)."""
     started = time.monotonic()
-    _cli(db, "org", "create", "bench")
+    _cli(db, "org", "create", "bench", source=source)
     _cli(
         db,
         "grant", "add", "--org", "bench", "--model", MODEL, "--purpose", "benchmarking",
-        "--rpm", "1000000", "--tpm", "1000000000",
+        "--rpm", "1000000", "--tpm", "1000000000", source=source,
     )  # fmt: skip
-    key = _cli(db, "key", "create", "--org", "bench", "--purpose", "benchmarking")
+    key = _cli(db, "key", "create", "--org", "bench", "--purpose", "benchmarking", source=source)
     secret = key.strip().splitlines()[-1].strip()
     backends = workdir / f"{name}-backends.toml"
     # max_concurrency: calls in flight to the upstream, set to the closed loop's
@@ -359,7 +383,7 @@ def start_warden(
     port = free_port()
     argv = [PYTHON, "-m", "benchwarden.cli", "serve", "--port", str(port)]
     argv += ["--backends", str(backends), "--db", db, *extra]
-    proc = Proc(name, argv, workdir / f"{name}.log")
+    proc = Proc(name, argv, workdir / f"{name}.log", env=_source_env(source))
     target = Target(
         name,
         f"http://127.0.0.1:{port}/v1/chat/completions",
@@ -576,6 +600,7 @@ class LoadSpec:
     warmup_s: float = 1.0
     measure_s: float = 5.0
     timeout_s: float = 10.0
+    stream: bool = False  # open loop: ``stream: true`` bodies
 
 
 class _Stale(Exception):
@@ -599,17 +624,21 @@ class RawClient:
         self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
         self.opened = 0
 
-    async def post(self) -> int:
-        """The response's status (its body read and dropped). A reused connection the
-        server had already closed is retried once on a new one."""
+    async def post(self) -> tuple[int, float]:
+        """The response's status (its body read and dropped) and the loop time its first
+        body chunk came (a stream's first event; 0.0 for a body that is not chunked). A
+        reused connection the server had already closed is retried once on a new one."""
         if self.idle:
             with contextlib.suppress(_Stale):
                 return await self._exchange(self.idle.pop())
         self.opened += 1
         return await self._exchange(await asyncio.open_connection(self.host, self.port))
 
-    async def _exchange(self, conn: tuple[asyncio.StreamReader, asyncio.StreamWriter]) -> int:
+    async def _exchange(
+        self, conn: tuple[asyncio.StreamReader, asyncio.StreamWriter]
+    ) -> tuple[int, float]:
         reader, writer = conn
+        first_at = 0.0
         try:
             writer.write(self.request)
             try:
@@ -629,6 +658,8 @@ class RawClient:
             if fields.get("transfer-encoding") == "chunked":
                 while size := int((await reader.readuntil(b"\r\n")).split(b";")[0], 16):
                     await reader.readexactly(size + 2)
+                    if not first_at:
+                        first_at = asyncio.get_running_loop().time()
                 while await reader.readuntil(b"\r\n") != b"\r\n":  # trailers
                     pass
             else:
@@ -640,7 +671,7 @@ class RawClient:
             writer.close()
         else:
             self.idle.append(conn)
-        return status
+        return status, first_at
 
     def close(self) -> None:
         for _, writer in self.idle:
@@ -650,26 +681,38 @@ class RawClient:
 
 async def _timed_post(client: RawClient, timeout_s: float) -> str:
     try:
-        return str(await asyncio.wait_for(client.post(), timeout_s))
+        return str((await asyncio.wait_for(client.post(), timeout_s))[0])
     except TimeoutError:
         return "timeout"
     except (OSError, asyncio.IncompleteReadError, _Stale, ValueError, IndexError) as exc:
         return type(exc).__name__
 
 
+async def _first_byte_post(client: RawClient, timeout_s: float) -> tuple[str, float]:
+    """The status and the loop time of the first body chunk (0.0 if none came)."""
+    try:
+        status, first_at = await asyncio.wait_for(client.post(), timeout_s)
+        return str(status), first_at
+    except TimeoutError:
+        return "timeout", 0.0
+    except (OSError, asyncio.IncompleteReadError, _Stale, ValueError, IndexError) as exc:
+        return type(exc).__name__, 0.0
+
+
 async def _open_loop(spec: LoadSpec) -> dict[str, Any]:
     """Send at fixed times (start + i/rate), each in its own task; each latency is from
     when the request was due. Failures are kept as their status or error name."""
-    client = RawClient(spec.url, spec.headers, BODY)
+    client = RawClient(spec.url, spec.headers, STREAM_BODY if spec.stream else BODY)
     loop = asyncio.get_running_loop()
-    measured: list[tuple[str, float]] = []
+    measured: list[tuple[str, float, float]] = []  # status, latency, first byte latency
     n_warm = round(spec.rate * spec.warmup_s)
     n_all = n_warm + round(spec.rate * spec.measure_s)
 
     async def one(due: float, keep: bool) -> None:
-        status = await _timed_post(client, spec.timeout_s)
+        status, first_at = await _first_byte_post(client, spec.timeout_s)
         if keep:
-            measured.append((status, loop.time() - due))
+            done = loop.time()
+            measured.append((status, done - due, (first_at or done) - due))
 
     start = loop.time() + 0.05
     tasks = []
@@ -774,6 +817,9 @@ class OpenRun:
     connections: int = 0  # opened by the generator (grows when answers queue up)
     load1: float = 0.0
     skipped: str | None = None
+    stream: bool = False
+    first_p50_ms: float = math.nan  # streams: the first event, from when it was due
+    first_p99_ms: float = math.nan
 
 
 @dataclass(slots=True)
@@ -791,8 +837,8 @@ class ClosedRun:
     skipped: str | None = None
 
 
-def measure_open(target: Target, rate: int, s: Settings) -> OpenRun:
-    run = OpenRun(target.name, rate, load1=os.getloadavg()[0])
+def measure_open(target: Target, rate: int, s: Settings, stream: bool = False) -> OpenRun:
+    run = OpenRun(target.name, rate, load1=os.getloadavg()[0], stream=stream)
     spec = LoadSpec(
         "open",
         target.url,
@@ -801,11 +847,14 @@ def measure_open(target: Target, rate: int, s: Settings) -> OpenRun:
         warmup_s=s.open_warmup_s,
         measure_s=s.measure_s(rate),
         timeout_s=s.request_timeout_s,
+        stream=stream,
     )
     out = _loadgen(spec)
     failed = [math.inf] * int(out["unfinished"])
-    latencies = sorted([lat if st == "200" else math.inf for st, lat in out["results"]] + failed)
-    statuses = Counter(status for status, _ in out["results"])
+    results = out["results"]
+    latencies = sorted([lat if st == "200" else math.inf for st, lat, _ in results] + failed)
+    firsts = sorted([first if st == "200" else math.inf for st, _, first in results] + failed)
+    statuses = Counter(status for status, _, _ in results)
     run.sent = len(latencies)
     run.ok = statuses.pop("200", 0)
     if out["unfinished"]:
@@ -813,6 +862,9 @@ def measure_open(target: Target, rate: int, s: Settings) -> OpenRun:
     run.failures = dict(statuses)
     run.p50_ms = 1000 * percentile(latencies, 50)
     run.p99_ms = 1000 * percentile(latencies, 99)
+    if stream:
+        run.first_p50_ms = 1000 * percentile(firsts, 50)
+        run.first_p99_ms = 1000 * percentile(firsts, 99)
     run.lag_ms = 1000 * max(0.0, float(out["lag_s"]))
     run.connections = int(out["connections"])
     return run
@@ -918,34 +970,43 @@ def _loadavg() -> str:
     return f"{one:.2f} {five:.2f} {fifteen:.2f}"
 
 
-def print_open(runs: list[OpenRun], targets: list[Target]) -> dict[tuple[str, int], float]:
-    """The table of open-loop runs; returns added p99 per (gateway, rate)."""
+def print_open(
+    runs: list[OpenRun], targets: list[Target], stream: bool = False
+) -> dict[tuple[str, int], float]:
+    """The table of open-loop runs of one mode; returns added p99 per (gateway, rate)."""
+    runs = [r for r in runs if r.stream == stream]
     direct = {r.rate: r for r in runs if r.target == "direct" and r.skipped is None}
     added99: dict[tuple[str, int], float] = {}
+    first = f"{'1st p50':>9}{'+1st p50':>9}" if stream else ""
     print(
-        f"\n{'target':<12}{'rate/s':>7}{'sent':>6}{'fail':>6}{'p50 ms':>9}{'p99 ms':>9}"
-        f"{'+p50 ms':>9}{'+p99 ms':>9}{'conns':>6}{'lag ms':>8}{'load1':>7}  failures"
+        f"\n{'target':<14}{'rate/s':>7}{'sent':>6}{'fail':>6}{'p50 ms':>9}{'p99 ms':>9}"
+        f"{'+p50 ms':>9}{'+p99 ms':>9}{first}{'conns':>6}{'lag ms':>8}{'load1':>7}  failures"
     )
     names = [t.name for t in targets]
     for run in sorted(runs, key=lambda r: (names.index(r.target), r.rate)):
         if run.skipped is not None:
-            print(f"{run.target:<12}{run.rate:>7}  skipped: {run.skipped}")
+            print(f"{run.target:<14}{run.rate:>7}  skipped: {run.skipped}")
             continue
         base = direct.get(run.rate)
-        plus50 = run.p50_ms - base.p50_ms if base and run.target != "direct" else math.nan
-        plus99 = run.p99_ms - base.p99_ms if base and run.target != "direct" else math.nan
+        gateway = base is not None and run.target != "direct"
+        plus50 = run.p50_ms - base.p50_ms if base and gateway else math.nan
+        plus99 = run.p99_ms - base.p99_ms if base and gateway else math.nan
         if run.target != "direct":
             added99[(run.target, run.rate)] = plus99
         fails = run.sent - run.ok
+        if stream:
+            plus1st = run.first_p50_ms - base.first_p50_ms if base and gateway else math.nan
+            first = f"{_ms(run.first_p50_ms):>9}{_ms(plus1st):>9}"
         print(
-            f"{run.target:<12}{run.rate:>7}{run.sent:>6}{fails:>6}{_ms(run.p50_ms):>9}"
-            f"{_ms(run.p99_ms):>9}{_ms(plus50):>9}{_ms(plus99):>9}{run.connections:>6}"
+            f"{run.target:<14}{run.rate:>7}{run.sent:>6}{fails:>6}{_ms(run.p50_ms):>9}"
+            f"{_ms(run.p99_ms):>9}{_ms(plus50):>9}{_ms(plus99):>9}{first}{run.connections:>6}"
             f"{run.lag_ms:>8.1f}"
             f"{run.load1:>7.2f}  {_failures(run.failures) if fails else ''}"
         )
     print(
         "  +p50/+p99: added latency; conns: connections the generator opened (they grow as "
         "answers queue up); lag: how late it sent its last request"
+        + ("; 1st: the first event of the stream, from when the request was due" if stream else "")
     )
     if any(v < 0 for v in added99.values()):
         print(
@@ -959,18 +1020,18 @@ def print_open(runs: list[OpenRun], targets: list[Target]) -> dict[tuple[str, in
 
 def print_closed(runs: list[ClosedRun]) -> None:
     print(
-        f"\n{'target':<12}{'200/s':>9}{'200s':>8}{'p50 ms':>9}{'p99 ms':>9}{'CPU':>7}"
+        f"\n{'target':<14}{'200/s':>9}{'200s':>8}{'p50 ms':>9}{'p99 ms':>9}{'CPU':>7}"
         f"{'CPU ms/req':>11}{'/s/core':>9}{'load1':>7}  failures"
     )
     for run in runs:
         if run.skipped is not None:
-            print(f"{run.target:<12}  skipped: {run.skipped}")
+            print(f"{run.target:<14}  skipped: {run.skipped}")
             continue
         cores = "-" if math.isnan(run.cpu_cores) else f"{run.cpu_cores:.2f}"
         per = "-" if math.isnan(run.cpu_ms_per_ok) else f"{run.cpu_ms_per_ok:.2f}"
         core = "-" if math.isnan(run.cpu_ms_per_ok) else f"{1000 / run.cpu_ms_per_ok:.0f}"
         print(
-            f"{run.target:<12}{run.ok_per_s:>9.1f}{run.ok:>8}{_ms(run.p50_ms):>9}"
+            f"{run.target:<14}{run.ok_per_s:>9.1f}{run.ok:>8}{_ms(run.p50_ms):>9}"
             f"{_ms(run.p99_ms):>9}{cores:>7}{per:>11}{core:>9}{run.load1:>7.2f}  "
             f"{_failures(run.failures)}"
         )
@@ -1008,7 +1069,7 @@ def print_ratios(
     max_rate = {r.target: r.ok_per_s for r in closed if r.skipped is None}
     for peer, goal, op in (
         ("litellm", LITELLM_RATE_TARGET, ">="),
-        ("portkey", PORTKEY_RATE_TARGET, ">"),
+        ("portkey", PORTKEY_RATE_TARGET, ">="),
     ):
         if warden in max_rate and max_rate.get(peer):
             ours, theirs = max_rate[warden], max_rate[peer]
@@ -1019,6 +1080,25 @@ def print_ratios(
             print(_ratio_line(label, ratio, f"{op} {goal:g}", met))
         else:
             print(f"  {warden} max rate vs {peer}: not measured")
+    cpu = {r.target: r.cpu_ms_per_ok for r in closed if r.skipped is None}
+    if math.isfinite(cpu.get(warden, math.nan)) and math.isfinite(cpu.get("portkey", math.nan)):
+        ours, theirs = cpu[warden], cpu["portkey"]
+        ratio = ours / theirs
+        ratios["cpu_per_request_vs_portkey"] = ratio
+        label = f"{warden} CPU per request / portkey's ({ours:.3f} / {theirs:.3f} ms)"
+        print(_ratio_line(label, ratio, f"<= {PORTKEY_CPU_TARGET:g}", ratio <= PORTKEY_CPU_TARGET))
+    else:
+        print(f"  {warden} CPU per request vs portkey: not measured")
+    sustained = added99.get((warden, SUSTAINED_RATE), math.nan)
+    if (warden, SUSTAINED_RATE) in added99:
+        ratios[f"p99_added_ms@{SUSTAINED_RATE}"] = sustained
+        met = math.isfinite(sustained) and sustained <= SUSTAINED_P99_MS
+        print(
+            f"  {warden} added p99 at {SUSTAINED_RATE}/s open loop: {_ms(sustained)} ms   "
+            f"target <= {SUSTAINED_P99_MS:g} ms" + (" (met)" if met else " (NOT met)")
+        )
+    else:
+        print(f"  {warden} at {SUSTAINED_RATE}/s open loop: not run (see the table)")
     return ratios
 
 
@@ -1072,7 +1152,13 @@ def _children() -> Iterator[None]:
 
 
 def start_targets(
-    names: list[str], workdir: Path, mock_port: int, s: Settings, pg: bool, no_monitor: bool
+    names: list[str],
+    workdir: Path,
+    mock_port: int,
+    s: Settings,
+    pg: bool,
+    no_monitor: bool,
+    before: Path | None = None,
 ) -> list[Target]:
     """Start the gateways concurrently (LiteLLM takes the longest); a missing or failing
     peer becomes a skipped target with the reason."""
@@ -1081,6 +1167,11 @@ def start_targets(
     if "warden" in names:
         db = str(workdir / "warden.db")
         starters["warden"] = lambda: start_warden("warden", workdir, mock_port, db, s)
+    if before is not None:
+        db_before = str(workdir / "warden-before.db")
+        starters["warden-before"] = lambda: start_warden(
+            "warden-before", workdir, mock_port, db_before, s, source=before
+        )
     if no_monitor:
         db_off = str(workdir / "warden-nomon.db")
         starters["warden-nomon"] = lambda: start_warden(
@@ -1114,7 +1205,7 @@ def start_targets(
             except Exception as exc:
                 print(f"skipping {name}: it did not start: {exc}", flush=True)
                 targets[name] = Target(name, skipped=f"did not start ({str(exc)[:80]})")
-    order = ["direct", "warden", "warden-nomon", "warden-pg", "litellm", "portkey"]
+    order = ["direct", "warden", "warden-before", "warden-nomon", "warden-pg", "litellm", "portkey"]
     return [targets[n] for n in order if n in targets]
 
 
@@ -1132,6 +1223,16 @@ def main() -> int:
         action="store_true",
         help="also warden with its usage monitor off (the monitor's cost)",
     )
+    parser.add_argument(
+        "--before",
+        type=Path,
+        default=None,
+        help="also warden from this checkout (e.g. a git worktree of the last release), "
+        "as 'warden-before': before and after in one run",
+    )
+    parser.add_argument(
+        "--no-stream", action="store_true", help="the open loop without streaming runs"
+    )
     parser.add_argument("--latency", type=float, default=0.0, help="mock upstream latency (s)")
     parser.add_argument("--json", type=Path, default=None, help="write the figures here too")
     parser.add_argument("--loadgen", help=argparse.SUPPRESS)
@@ -1139,6 +1240,8 @@ def main() -> int:
     if args.loadgen:
         return loadgen_main(args.loadgen)
     s = Settings.quick() if args.quick else Settings()
+    if args.no_stream:
+        s = dataclasses.replace(s, streaming=False)
     names = [n.strip() for n in args.only.split(",") if n.strip()]
     unknown = set(names) - {"warden", "litellm", "portkey"}
     if unknown:
@@ -1166,7 +1269,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bw-gvp-") as tmp, _children():
         workdir = Path(tmp)
         mock, mock_port = start_mock(workdir, args.latency)
-        targets = start_targets(names, workdir, mock_port, s, args.pg, args.no_monitor_too)
+        targets = start_targets(
+            names, workdir, mock_port, s, args.pg, args.no_monitor_too, args.before
+        )
         live = [t for t in targets if t.skipped is None]
         print(f"\nsetup ({clock.elapsed():.0f}s): mock upstream on :{mock_port}")
         for t in targets:
@@ -1198,16 +1303,19 @@ def main() -> int:
             + ", targets interleaved",
             flush=True,
         )
+        modes = (False, True) if s.streaming else (False,)
         for rate in s.rates:
             for t in live:
-                if t.name != "direct" and rate > OVER_CAPACITY * capacity.get(t.name, 0.0):
-                    reason = f"over capacity (closed-loop max {capacity.get(t.name, 0):.0f}/s)"
-                    opened.append(OpenRun(t.name, rate, skipped=reason))
-                elif not clock.fits(s.open_warmup_s + s.measure_s(rate) + 1.5):
-                    opened.append(OpenRun(t.name, rate, skipped="time budget"))
-                else:
-                    opened.append(measure_open(t, rate, s))
-                    time.sleep(0.3)
+                for stream in modes:
+                    if t.name != "direct" and rate > OVER_CAPACITY * capacity.get(t.name, 0.0):
+                        cap = capacity.get(t.name, 0)
+                        reason = f"over capacity (closed-loop max {cap:.0f}/s)"
+                        opened.append(OpenRun(t.name, rate, skipped=reason, stream=stream))
+                    elif not clock.fits(s.open_warmup_s + s.measure_s(rate) + 1.5):
+                        opened.append(OpenRun(t.name, rate, skipped="time budget", stream=stream))
+                    else:
+                        opened.append(measure_open(t, rate, s, stream))
+                        time.sleep(0.3)
             print(f"  {rate}/s done ({clock.elapsed():.0f}s)", flush=True)
         for t in live:
             if t.proc is not None and not t.proc.alive():
@@ -1219,7 +1327,14 @@ def main() -> int:
     print_closed(closed)
     print("\n== latency at fixed rates (open loop; +: minus direct at the same rate) ==")
     added99 = print_open(opened, targets)
+    if s.streaming:
+        print("\n== streaming (open loop, stream: true) ==")
+        print_open(opened, targets, stream=True)
     ratios = print_ratios(added99, closed, "warden")
+    if args.before is not None:
+        ratios.update(
+            {f"before_{k}": v for k, v in print_ratios(added99, closed, "warden-before").items()}
+        )
     if args.pg:
         print_ratios(added99, closed, "warden-pg")
     if args.no_monitor_too:
