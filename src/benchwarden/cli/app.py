@@ -8,6 +8,7 @@ from benchwarden.cli import (
     ask_cmd,
     demo_cmd,
     export_cmd,
+    inspect_cmd,
     models_cmd,
     monitor_cmd,
     refusal_cmd,
@@ -35,6 +36,7 @@ app.command("run")(run_cmd.run)
 app.command("runs")(results_cmd.runs)
 app.command("compare")(results_cmd.compare)
 app.command("export")(export_cmd.export)
+app.command("import")(inspect_cmd.import_logs)
 app.command("report")(report_cmd.report)
 app.command("view")(report_cmd.view)
 sandbox_app = typer.Typer(help="Run programs in the coding sandbox.", no_args_is_help=True)

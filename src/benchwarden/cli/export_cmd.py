@@ -1,4 +1,5 @@
-"""``benchwarden export``: a run's samples (or writing judgments) as JSONL, CSV or Parquet."""
+"""``benchwarden export``: a run's samples (or writing judgments) as JSONL, CSV or Parquet,
+or as inspect_ai eval logs (inspect_cmd.py)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ class ExportFormat(enum.StrEnum):
     jsonl = "jsonl"
     csv = "csv"
     parquet = "parquet"
+    inspect = "inspect"
 
 
 def export(
@@ -27,8 +29,15 @@ def export(
     format: Annotated[ExportFormat, typer.Option("--format")] = ExportFormat.jsonl,
     output: Annotated[
         Path | None,
-        typer.Option("-o", "--output", help="File to write (default: standard output)."),
+        typer.Option(
+            "-o",
+            "--output",
+            help="File to write (default: standard output); for inspect, a .eval file "
+            "(one suite and model) or a folder (one log per suite and model).",
+        ),
     ] = None,
+    suite: Annotated[str | None, typer.Option(help="inspect: only this suite's log.")] = None,
+    model: Annotated[str | None, typer.Option(help="inspect: only this model's log.")] = None,
     show_safety_answers: Annotated[
         bool,
         typer.Option(
@@ -47,7 +56,24 @@ def export(
     db: DbOption = None,
 ) -> None:
     """Every sample of a run (answers, scores, errors, provenance) as JSONL, CSV or Parquet;
-    with --judgments, its writing judgments."""
+    with --judgments, its writing judgments; with --format inspect, inspect_ai eval logs
+    (one per suite and model) that `inspect view` opens."""
+    if format is ExportFormat.inspect and not judgments:
+        from benchwarden.cli.inspect_cmd import export_inspect
+
+        export_inspect(
+            run_id,
+            output,
+            suite=suite,
+            model=model,
+            show_safety_answers=show_safety_answers,
+            db=db,
+        )
+        return
+    if format is ExportFormat.inspect:
+        fail("inspect logs hold samples: export --judgments as jsonl, csv or parquet")
+    if suite or model:
+        fail("--suite and --model choose among inspect logs: use them with --format inspect")
     store = open_db(db)
     try:
         if store.get_run(run_id) is None:
