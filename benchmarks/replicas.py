@@ -7,12 +7,24 @@
    with its own connection pool and group commit, appending decisions concurrently to
    one PostgreSQL chain: appends/s (the chain's ceiling here), commits, and the chain
    verified afterwards.
+3. End to end, through HTTP, against a zero-latency mock upstream on loopback
+   (``benchwarden.testing.mock_upstream``), every replica a real ``benchwarden serve``
+   over the same PostgreSQL database (monitor on, as by default): (a) one replica with
+   the in-process limiter, (b) one replica with limits in Redis, (c) two replicas with
+   limits in Redis behind nginx (deploy/nginx.conf with its ports replaced and the
+   third replica left out). For each: the maximum rate (closed loop: wrk, 64
+   connections), the added p50/p99 at a fixed open-loop rate (minus the mock called
+   directly at the same rate, measured just before), and the CPU per request of the
+   warden processes, Redis, PostgreSQL and nginx over the closed-loop run.
 
-    python benchmarks/replicas.py --pg postgresql://postgres@127.0.0.1:5432/bench \\
-        --redis redis://127.0.0.1:6379/0 [--seconds 4]
+    python benchmarks/replicas.py [--pg postgresql://...] [--redis redis://...] \\
+        [--seconds 4] [--rate 100] [--parts admission,audit,e2e] [--save FILE.md]
 
-The database should be empty or throwaway (records are appended to its chain). Bounded:
-about 10 x --seconds. 2 cores bound what more writers can show; per-commit batch size
+Without --pg / --redis the benchmark starts its own PostgreSQL (initdb in a temp
+folder) and redis-server (deploy/redis.conf), so their CPU can be counted; with them,
+the database should be empty or throwaway (records are appended to its chain) and an
+outside Redis's CPU is not counted. Bounded: about 3 minutes at the defaults. 2 cores
+bound what more replicas can show: the CPU per request (and the per-commit batch size)
 is the figure that carries to bigger machines.
 """
 
@@ -20,12 +32,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import math
 import multiprocessing
+import os
+import shutil
+import socket
 import statistics
+import sys
+import tempfile
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from benchwarden.store.warden_store import open_warden_store
@@ -37,6 +58,37 @@ from benchwarden.warden.sequencer import DbAuditSequencer
 from benchwarden.warden.shared_limits import AnyLimiter, reserve
 from benchwarden.warden.tenancy import Tenancy
 
+# Shared with the gateway benchmark: child processes, /proc CPU, wrk and the open loop.
+from gateway_vs_peers import (  # isort: skip
+    MODEL,
+    PYTHON,
+    REPO,
+    PgServer,
+    Proc,
+    Settings,
+    Target,
+    _children,
+    _cleanups,
+    _cli,
+    free_port,
+    measure_closed,
+    measure_open,
+    start_direct,
+    start_mock,
+    tree_cpu_seconds,
+    wait_ready,
+)
+
+E2E = Settings(
+    connections=64,
+    open_warmup_s=1.0,
+    open_measure_s=5.0,
+    open_min_samples=400,
+    closed_warmup_s=2.0,
+    closed_measure_s=6.0,
+    request_timeout_s=10.0,
+    startup_timeout_s=90.0,
+)
 BIG = Limits(rpm=10**9, tpm=10**12, max_concurrency=10**6)
 
 
@@ -154,14 +206,238 @@ def audit_figures(db: str, seconds: float, concurrency: int = 32) -> None:
         store.close()
 
 
+# ---- 3. end to end: replicas over HTTP ----------------------------------------------
+
+
+@dataclass(slots=True)
+class Setup:
+    """One configuration under test: its replicas, nginx (or none), the URL clients call."""
+
+    name: str
+    replicas: list[Proc] = field(default_factory=list)
+    nginx: Proc | None = None
+    url: str = ""
+
+
+@dataclass(slots=True)
+class Row:
+    name: str
+    max_rate: float = math.nan
+    closed_p50: float = math.nan
+    closed_p99: float = math.nan
+    plus50: float = math.nan
+    plus99: float = math.nan
+    failures: str = ""
+    cpu_ms: dict[str, float] = field(default_factory=dict)  # per OK request, by part
+    load1: float = 0.0  # the machine's load average when measured
+
+
+class Servers:
+    """PostgreSQL and Redis for the end-to-end runs: given by URL, or started here (then
+    their CPU is counted too)."""
+
+    def __init__(self, workdir: Path, pg: str | None, redis: str | None) -> None:
+        self.pg_pid: int | None = None
+        self.redis_pid: int | None = None
+        if pg is None:
+            server = PgServer()
+            _cleanups.append(server.stop)
+            pg = server.start()
+            self.pg_pid = int((server.data / "postmaster.pid").read_text().split()[0])
+        if redis is None:
+            port = free_port()
+            argv = ["redis-server", str(REPO / "deploy" / "redis.conf"), "--port", str(port),
+                    "--dir", str(workdir), "--daemonize", "no"]  # fmt: skip
+            proc = Proc("redis", argv, workdir / "redis.log")
+            self.redis_pid = proc.pid
+            redis = f"redis://127.0.0.1:{port}/0"
+            _wait_port(port, proc)
+        self.pg, self.redis = pg, redis
+
+    def cpu(self) -> dict[str, float]:
+        return {
+            "redis": tree_cpu_seconds(self.redis_pid) if self.redis_pid else math.nan,
+            "postgres": tree_cpu_seconds(self.pg_pid) if self.pg_pid else math.nan,
+        }
+
+
+def _wait_port(port: int, proc: Proc, timeout_s: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if not proc.alive():
+            raise RuntimeError(f"{proc.name} exited:\n{proc.tail()}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"{proc.name} did not listen on {port} within {timeout_s:g}s")
+
+
+def _tenancy(db: str, workdir: Path, mock_port: int) -> tuple[str, Path]:
+    """A fresh organization with a grant whose limits are never reached (the limiter
+    runs on every call), its key (the purpose implied), and the backends file."""
+    org = f"bench-{uuid.uuid4().hex[:8]}"
+    _cli(db, "org", "create", org)
+    _cli(db, "grant", "add", "--org", org, "--model", MODEL, "--purpose", "benchmarking",
+         "--rpm", "1000000", "--tpm", "1000000000")  # fmt: skip
+    key = _cli(db, "key", "create", "--org", org, "--purpose", "benchmarking")
+    backends = workdir / "backends.toml"
+    backends.write_text(
+        f'[backends."{MODEL}"]\nprovider = "openai"\n'
+        f'base_url = "http://127.0.0.1:{mock_port}/v1"\nmodel = "{MODEL}"\n'
+        f"max_concurrency = {E2E.connections}\n"
+    )
+    return key.strip().splitlines()[-1].strip(), backends
+
+
+def _replica(
+    name: str, workdir: Path, db: str, backends: Path, extra: list[str]
+) -> tuple[Proc, int]:
+    port = free_port()
+    argv = [PYTHON, "-m", "benchwarden.cli", "serve", "--port", str(port), "--db", db,
+            "--backends", str(backends), "--log-level", "warning", *extra]  # fmt: skip
+    return Proc(name, argv, workdir / f"{name}.log"), port
+
+
+def _nginx(workdir: Path, ports: list[int]) -> tuple[Proc, int]:
+    """deploy/nginx.conf as written, its ports replaced: a free front, these replicas."""
+    text = (REPO / "deploy" / "nginx.conf").read_text()
+    servers = [line for line in text.splitlines() if "server 127.0.0.1:879" in line]
+    block = "\n".join(servers[0].replace("8791", str(p)) for p in ports)
+    text = text.replace("\n".join(servers), block)
+    front = free_port()
+    text = text.replace("listen 127.0.0.1:8790;", f"listen 127.0.0.1:{front};")
+    prefix = workdir / "nginx"
+    prefix.mkdir(exist_ok=True)
+    conf = prefix / "nginx.conf"
+    conf.write_text(text)
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    proc = Proc("nginx", [nginx, "-p", str(prefix), "-c", str(conf), "-g", "daemon off;"],
+                workdir / "nginx.log")  # fmt: skip
+    return proc, front
+
+
+def _start(name: str, n: int, redis: bool, workdir: Path, servers: Servers, backends: Path,
+           key: str) -> Setup:  # fmt: skip
+    extra = ["--limits", servers.redis] if redis else []
+    setup = Setup(name)
+    started = [_replica(f"replica-{i}", workdir, servers.pg, backends, extra) for i in range(n)]
+    setup.replicas = [proc for proc, _port in started]
+    ports = [port for _proc, port in started]
+    if n > 1:
+        setup.nginx, front = _nginx(workdir, ports)
+        setup.url = f"http://127.0.0.1:{front}/v1/chat/completions"
+    else:
+        setup.url = f"http://127.0.0.1:{ports[0]}/v1/chat/completions"
+    for proc, port in zip(setup.replicas, ports, strict=True):
+        wait_ready(_target(proc.name, f"http://127.0.0.1:{port}/v1/chat/completions", key, proc),
+                   E2E.startup_timeout_s)  # fmt: skip
+    wait_ready(_target(name, setup.url, key), E2E.startup_timeout_s)
+    return setup
+
+
+def _target(name: str, url: str, key: str, proc: Proc | None = None) -> Target:
+    return Target(name, url, {"authorization": f"Bearer {key}"}, proc)
+
+
+def _cpu(setup: Setup, servers: Servers) -> dict[str, float]:
+    return {
+        "warden": sum(tree_cpu_seconds(p.pid) for p in setup.replicas),
+        "nginx": tree_cpu_seconds(setup.nginx.pid) if setup.nginx else math.nan,
+        **servers.cpu(),
+    }
+
+
+def e2e_figures(servers: Servers, rate: int, save: Path | None) -> None:
+    load_before = os.getloadavg()[0]
+    workdir = Path(tempfile.mkdtemp(prefix="bw-replicas-"))
+    _cleanups.append(lambda: shutil.rmtree(workdir, ignore_errors=True))
+    _mock, mock_port = start_mock(workdir, 0.0)
+    _cli(servers.pg, "key", "list")  # migrate once, before replicas start on it
+    key, backends = _tenancy(servers.pg, workdir, mock_port)
+    direct = start_direct(mock_port)
+    rows: list[Row] = []
+    for name, n, shared in (("1 x in-process", 1, False), ("1 x redis", 1, True),
+                            ("2 x redis+nginx", 2, True)):  # fmt: skip
+        setup = _start(name, n, shared, workdir, servers, backends, key)
+        target = _target(name, setup.url, key)
+        try:
+            before = _cpu(setup, servers)
+            closed = measure_closed(target, E2E, workdir)
+            after = _cpu(setup, servers)
+            base = measure_open(direct, rate, E2E)
+            run = measure_open(target, rate, E2E)
+        finally:
+            for proc in [*setup.replicas, *([setup.nginx] if setup.nginx else [])]:
+                proc.stop()
+        row = Row(name, closed.ok_per_s, closed.p50_ms, closed.p99_ms, load1=closed.load1)
+        if rate > 0.9 * closed.ok_per_s:
+            row.failures = f"open loop {rate}/s is over 90% of the maximum: queueing. "
+        row.plus50, row.plus99 = run.p50_ms - base.p50_ms, run.p99_ms - base.p99_ms
+        fails = {**closed.failures, **{f"open {k}": v for k, v in run.failures.items()}}
+        row.failures += ", ".join(f"{k} x{v}" for k, v in sorted(fails.items()))
+        row.cpu_ms = {k: 1000 * (after[k] - before[k]) / max(1, closed.ok) for k in before}
+        rows.append(row)
+        print(f"  measured {name}: {closed.ok_per_s:.0f}/s", flush=True)
+    lines = _e2e_table(rows, rate)
+    print("\n".join(lines))
+    if save is not None:
+        save.parent.mkdir(parents=True, exist_ok=True)
+        with save.open("a") as out:
+            out.write(f"\n## {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: python {' '.join(sys.argv)}\n")
+            load = f"{load_before:.2f} before, {os.getloadavg()[0]:.2f} after"
+            out.write(f"load average (2 cores): {load}\n\n```\n")
+            out.write("\n".join(lines) + "\n```\n")
+
+
+def _e2e_table(rows: list[Row], rate: int) -> list[str]:
+    def f(value: float, digits: int = 2) -> str:
+        return "-" if math.isnan(value) else f"{value:.{digits}f}"
+
+    lines = [
+        f"\nend to end, zero-latency mock upstream; closed loop: wrk, {E2E.connections} "
+        f"connections; open loop: {rate}/s; CPU: ms per OK request over the closed loop",
+        f"{'setup':<17}{'max/s':>7}{'p50':>8}{'p99':>8}{'+p50':>9}{'+p99':>9}"
+        f"{'warden':>8}{'redis':>7}{'pg':>7}{'nginx':>7}{'w+redis':>9}{'load1':>7}  failures",
+    ]
+    for r in rows:
+        c = r.cpu_ms
+        both = c["warden"] + (0.0 if math.isnan(c["redis"]) else c["redis"])
+        redis = c["redis"] if "redis" in r.name else math.nan
+        lines.append(
+            f"{r.name:<17}{r.max_rate:>7.0f}{f(r.closed_p50, 1):>8}{f(r.closed_p99, 1):>8}"
+            f"{f(r.plus50, 1):>9}{f(r.plus99, 1):>9}{f(c['warden']):>8}{f(redis):>7}"
+            f"{f(c['postgres']):>7}{f(c['nginx']):>7}{f(both):>9}{r.load1:>7.1f}"
+            f"  {r.failures or '0'}"
+        )
+    lines.append(
+        "  p50/p99: closed-loop latency (ms); +p50/+p99: added over the mock called directly "
+        "at the open-loop rate; pg and redis: '-' when not started here; w+redis: the "
+        "warden processes' and Redis's CPU per request, the figure that carries to bigger "
+        "machines"
+    )
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--pg", required=True, help="a throwaway PostgreSQL database URL")
-    parser.add_argument("--redis", required=True, help="a Redis URL")
+    parser.add_argument("--pg", help="a throwaway PostgreSQL database URL (default: start one)")
+    parser.add_argument("--redis", help="a Redis URL (default: start redis-server)")
     parser.add_argument("--seconds", type=float, default=4.0)
+    parser.add_argument("--rate", type=int, default=50, help="open-loop rate, requests/s")
+    parser.add_argument("--parts", default="admission,audit,e2e")
+    parser.add_argument("--save", type=Path, help="append the end-to-end table to this file")
     args = parser.parse_args()
-    asyncio.run(limiter_figures(args.redis, args.seconds))
-    audit_figures(args.pg, args.seconds)
+    parts = set(args.parts.split(","))
+    with _children():
+        workdir = Path(tempfile.mkdtemp(prefix="bw-replicas-servers-"))
+        _cleanups.append(lambda: shutil.rmtree(workdir, ignore_errors=True))
+        servers = Servers(workdir, args.pg, args.redis)
+        if "admission" in parts:
+            asyncio.run(limiter_figures(servers.redis, args.seconds))
+        if "audit" in parts:
+            audit_figures(servers.pg, args.seconds)
+        if "e2e" in parts:
+            e2e_figures(servers, args.rate, args.save)
 
 
 if __name__ == "__main__":
