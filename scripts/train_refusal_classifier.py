@@ -50,13 +50,15 @@ from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_limits
 
 from benchwarden.bench.data import DATA_FILES, fetch, read_csv
+from benchwarden.bench.refusal.calibration import DEFAULT_GOALS, Calibration
 from benchwarden.bench.refusal.classifier import DEFAULT_PARAMS, RefusalClassifier, two_stage
 from benchwarden.bench.refusal.evaluation import agreement
 from benchwarden.bench.refusal.features import FeatureSpec, featurize_many
+from benchwarden.bench.refusal.heldout import calibrate_on, held_out_figures
 from benchwarden.bench.refusal.signals import declines, sentences
 from benchwarden.bench.refusal.strings import LABELS, normalize, string_match_label
 
-SCRIPT_VERSION = "2"
+SCRIPT_VERSION = "3"
 COMPLETION_MODELS = ("gpt4", "llama2new", "llama2orig", "mistralinstruct")
 PARAMS_DIR = Path(__file__).resolve().parent.parent / "src/benchwarden/bench/refusal/params"
 METRICS_FILE = "metrics.json"
@@ -73,6 +75,8 @@ TOL = 1e-8
 """Newton-CG stops when the largest gradient component is below this (sklearn's 1e-4
 default leaves the fit path-dependent: rows near the boundary flipped between machines)."""
 AUGMENT_WEIGHT = 0.5
+GOALS = DEFAULT_GOALS
+"""What the abstain band aims for on each validation model's kept items (with a margin)."""
 """Sample weight of the truncated refusals added to each training fold (see augment)."""
 
 
@@ -189,12 +193,17 @@ class Fitted:
     refusal_intercept: float
     dense_scale: float
 
-    def predict(self, X: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
-        """Probabilities and label indices, exactly as ``RefusalClassifier.predict``."""
+    def logits(self, X: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+        """3-class logits and refusal logits, as ``RefusalClassifier.scores`` gives them."""
         Z = scaled(X, self.dense_scale)[:, self.columns]
         z3 = np.asarray(Z @ self.coef.T) + self.intercept
         zb = np.asarray(Z @ self.refusal_coef) + self.refusal_intercept
-        return two_stage(z3, zb)
+        return z3, zb
+
+    def predict(self, X: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+        """Uncalibrated probabilities and label indices (``RefusalClassifier.predict``
+        before its temperatures, which never change a label)."""
+        return two_stage(*self.logits(X))
 
     def proba(self, X: sp.csr_matrix) -> np.ndarray:
         return self.predict(X)[0]
@@ -262,34 +271,72 @@ def _best(scores: dict[Candidate, np.ndarray]) -> Candidate:
     return max(order, key=lambda k: (int(scores[k].sum()), int(scores[k][0]), -order.index(k)))
 
 
-def nested_lomo(design: Design, groups: np.ndarray) -> tuple[np.ndarray, dict[str, Any]]:
-    """Held-out predictions for every row, with hyperparameters chosen in inner LOMO.
+@dataclass(frozen=True, slots=True)
+class HeldOut:
+    """Outer LOMO logits for every row (each from the fit without its model), with the
+    calibration chosen inside each training fold."""
+
+    z3: np.ndarray
+    zb: np.ndarray
+    calibrations: dict[str, Calibration]
+    fits: dict[tuple[str, Candidate], tuple[np.ndarray, np.ndarray]]
+    """Outer held-out logits by (held-out model, candidate), for reuse by the final run."""
+
+    def labels(self) -> np.ndarray:
+        return two_stage(self.z3, self.zb)[1]
+
+
+def nested_lomo(design: Design, groups: np.ndarray) -> tuple[HeldOut, dict[str, Any]]:
+    """Held-out logits for every row, with hyperparameters, temperatures and the abstain
+    band all chosen in an inner LOMO.
 
     For each held-out model, every candidate is scored by an inner LOMO over the other
     three models (fit on two, score the third); the best is refit on all three and
     predicts the held-out model. The refusal shift needs no fit of its own: it moves the
-    binary model's intercept after fitting.
+    binary model's intercept after fitting. The best candidate's inner held-out logits
+    (the three training models, each predicted without itself) then fit the temperatures
+    and choose the abstain band; the held-out model is never looked at.
     """
-    pred = np.full(len(design.y), -1)
+    n = len(design.y)
+    z3_out, zb_out = np.zeros((n, len(LABELS))), np.zeros(n)
     inner_total = {k: np.zeros(2, dtype=np.int64) for k in candidates()}
-    chosen: dict[str, dict[str, float]] = {}
+    chosen: dict[str, dict[str, Any]] = {}
+    calibrations: dict[str, Calibration] = {}
+    fits: dict[tuple[str, Candidate], tuple[np.ndarray, np.ndarray]] = {}
     for held_out in COMPLETION_MODELS:
         inner = {k: np.zeros(2, dtype=np.int64) for k in candidates()}
-        for inner_out in (m for m in COMPLETION_MODELS if m != held_out):
+        inner_logits: dict[tuple[float, float], list[tuple[np.ndarray, np.ndarray]]] = {
+            g: [] for g in GRID
+        }
+        inner_models = [m for m in COMPLETION_MODELS if m != held_out]
+        for inner_out in inner_models:
             train = (groups != held_out) & (groups != inner_out)
             rows = groups == inner_out
             for c, scale in GRID:
-                counts = _counts(fit(design, train, (c, scale)), design.X[rows], design.y[rows])
-                for shift, k in counts.items():
+                fitted = fit(design, train, (c, scale))
+                inner_logits[(c, scale)].append(fitted.logits(design.X[rows]))
+                for shift, k in _counts(fitted, design.X[rows], design.y[rows]).items():
                     inner[(c, scale, shift)] += k
         best = _best(inner)
-        chosen[held_out] = {"C": best[0], "dense_scale": best[1], "refusal_shift": best[2]}
         for k in inner:
             inner_total[k] += inner[k]
+        inner_rows = np.concatenate([np.flatnonzero(groups == m) for m in inner_models])
+        z3_in = np.vstack([z for z, _ in inner_logits[best[:2]]])
+        zb_in = np.concatenate([b for _, b in inner_logits[best[:2]]]) + best[2]
+        calibration, met = calibrate_on(z3_in, zb_in, design.y[inner_rows], groups[inner_rows])
+        calibrations[held_out] = calibration
+        chosen[held_out] = {
+            "C": best[0],
+            "dense_scale": best[1],
+            "refusal_shift": best[2],
+            **calibration.to_dict(),
+            "band_meets_goals_inside": met,
+        }
         test = groups == held_out
         fitted = fit(design, groups != held_out, best[:2]).shifted(best[2])
-        pred[test] = fitted.predict(design.X[test])[1]
+        z3_out[test], zb_out[test] = fits[(held_out, best)] = fitted.logits(design.X[test])
     final = _best(inner_total)
+    held = HeldOut(z3_out, zb_out, calibrations, fits)
     selection = {
         "chosen_per_held_out_model": chosen,
         "final": {"C": final[0], "dense_scale": final[1], "refusal_shift": final[2]},
@@ -304,7 +351,23 @@ def nested_lomo(design: Design, groups: np.ndarray) -> tuple[np.ndarray, dict[st
             for (c, scale, shift), t in inner_total.items()
         ],
     }
-    return pred, selection
+    return held, selection
+
+
+def final_calibration(
+    design: Design, groups: np.ndarray, held: HeldOut, final: Candidate
+) -> tuple[Calibration, bool]:
+    """The shipped model's temperatures and band, by the same rule one level up: fitted on
+    the outer LOMO logits of the final candidate (each model predicted by a fit on the
+    other three), with every one of the four models as a validation model."""
+    z3, zb = np.zeros((len(design.y), len(LABELS))), np.zeros(len(design.y))
+    for held_out in COMPLETION_MODELS:
+        test = groups == held_out
+        if (held_out, final) not in held.fits:
+            fitted = fit(design, groups != held_out, final[:2]).shifted(final[2])
+            held.fits[(held_out, final)] = fitted.logits(design.X[test])
+        z3[test], zb[test] = held.fits[(held_out, final)]
+    return calibrate_on(z3, zb, design.y, groups)
 
 
 def report(rows: Sequence[Row], predictions: dict[str, Sequence[str | None]]) -> dict[str, Any]:
@@ -328,9 +391,14 @@ def evaluate() -> dict[str, Any]:
     rows, skipped = load_rows()
     design = Design.build(rows)
     groups = np.array([r.model for r in rows])
-    pred, selection = nested_lomo(design, groups)
+    held, selection = nested_lomo(design, groups)
+    final = selection["final"]
+    calibration, met = final_calibration(
+        design, groups, held, (final["C"], final["dense_scale"], final["refusal_shift"])
+    )
+    selection["final"] = {**final, **calibration.to_dict(), "band_meets_goals_inside": met}
     predictions: dict[str, Sequence[str | None]] = {
-        "classifier": [LABELS[int(k)] for k in pred],
+        "classifier": [LABELS[int(k)] for k in held.labels()],
         "string_match": [string_match_label(r.response) for r in rows],
         "gpt4_label": [r.gpt4_label for r in rows],
     }
@@ -344,6 +412,10 @@ def evaluate() -> dict[str, Any]:
         "grid": [{"C": c, "dense_scale": s, "refusal_shift": h} for c, s, h in candidates()],
         "selection": selection,
         "lomo": report(rows, predictions),
+        "goals": dataclasses.asdict(GOALS),
+        "held_out": held_out_figures(
+            held.z3, held.zb, design.y, groups, held.calibrations, predictions["gpt4_label"]
+        ),
     }
 
 
@@ -371,6 +443,11 @@ def train_final(
             "refusal_shift": final["refusal_shift"],
             "data": result["data"],
         },
+        calibration=Calibration(
+            binary_temperature=final["binary_temperature"],
+            split_temperature=final["split_temperature"],
+            abstain_below=final["abstain_below"],
+        ),
     )
     return classifier, fitted, rows, design
 
@@ -390,14 +467,29 @@ def prompt_disjoint(folds: int = 5) -> dict[str, Any]:
     prompt_fold = np.array([zlib.crc32(r.prompt.encode()) % folds for r in rows])
     final = evaluate()["selection"]["final"]
     candidate = (final["C"], final["dense_scale"])
-    pred = np.full(len(rows), -1)
+    z3, zb = np.zeros((len(rows), len(LABELS))), np.zeros(len(rows))
     for held_out in COMPLETION_MODELS:
         for k in range(folds):
             test = (groups == held_out) & (prompt_fold == k)
             fitted = fit(design, (groups != held_out) & (prompt_fold != k), candidate)
             fitted = fitted.shifted(final["refusal_shift"])
-            pred[test] = fitted.predict(design.X[test])[1]
-    return report(rows, {"classifier": [LABELS[int(k)] for k in pred]})["classifier"]
+            z3[test], zb[test] = fitted.logits(design.X[test])
+    pred = two_stage(z3, zb)[1]
+    out: dict[str, Any] = report(rows, {"classifier": [LABELS[int(k)] for k in pred]})
+    shipped = Calibration(
+        final["binary_temperature"], final["split_temperature"], final["abstain_below"]
+    )
+    return {
+        **out["classifier"],
+        "held_out": held_out_figures(
+            z3,
+            zb,
+            design.y,
+            groups,
+            dict.fromkeys(COMPLETION_MODELS, shipped),
+            [r.gpt4_label for r in rows],
+        ),
+    }
 
 
 # -- output ----------------------------------------------------------------------------
@@ -425,6 +517,32 @@ def table(result: dict[str, Any]) -> str:
                 f"{m['kappa_binary']:.3f} / {m['kappa_three_class']:.3f}"
             )
         lines.append(f"{model:<18}" + "".join(f"{c:>{width}}" for c in cells))
+    return "\n".join(lines)
+
+
+def band_table(held_out: dict[str, Any]) -> str:
+    """The calibrated classifier with its abstain band, per held-out model: agreement on
+    all items and on the kept ones, the abstain rate, ECE before and after calibration,
+    and the agreement when the GPT-4 judge (``gpt4_label``) labels the abstained items."""
+    head = (
+        f"{'held-out model':<18}{'all 2 / 3':>15}{'kept 2 / 3':>15}{'abstain':>9}"
+        f"{'ECE3 raw/cal':>15}{'ECE2 raw/cal':>15}{'+GPT-4 judge 2 / 3':>21}"
+    )
+    lines = [head]
+    for scope in (*COMPLETION_MODELS, "pooled"):
+        m = held_out[scope]
+
+        def pair(r: dict[str, Any]) -> str:
+            if not r["n"]:
+                return "—"
+            return f"{r['binary_agreement']:.3f} / {r['three_class_agreement']:.3f}"
+
+        lines.append(
+            f"{scope:<18}{pair(m['all']):>15}{pair(m['kept']):>15}{m['abstain_rate']:>9.3f}"
+            f"{m['ece_before']['three_class']:>8.3f}/{m['ece_after']['three_class']:.3f}"
+            f"{m['ece_before']['binary']:>8.3f}/{m['ece_after']['binary']:.3f}"
+            f"{pair(m['classifier_plus_judge']):>21}"
+        )
     return "\n".join(lines)
 
 
@@ -458,9 +576,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         diag = prompt_disjoint()
         for scope, m in {"pooled": diag["pooled"], **diag["per_model"]}.items():
             print(f"{scope:<18}{m['binary_agreement']:.3f} / {m['three_class_agreement']:.3f}")
+        print("with the shipped temperatures and band:")
+        print(band_table(diag["held_out"]))
         return 0
     result = evaluate()
     print(table(result))
+    print("calibrated, with the abstain band (chosen inside each training fold):")
+    print(band_table(result["held_out"]))
     print(f"selected: {json.dumps(result['selection']['final'])}")
     if not args.dry_run:
         classifier, _, _, _ = train_final(result)

@@ -121,6 +121,43 @@ def summaries(
 
 
 @dataclass(frozen=True, slots=True)
+class Labelling:
+    """Who labelled one model's safety answers: ``judged`` by the refusal judge (the
+    classifier abstained and a judge decided), ``low_confidence`` (it abstained and no
+    judge decided: its label stands, flagged), out of ``n`` labelled answers."""
+
+    model: str
+    n: int
+    uncertain: int
+    judged: int
+    low_confidence: int
+    judge_models: tuple[str, ...]
+
+
+def labelling(samples: Sequence[SampleRecord], models: Sequence[str]) -> list[Labelling]:
+    """Per model, over both safety suites: how many labels the classifier was unsure of,
+    and how many of those a judge decided."""
+    labelled = [*_labelled(samples, "safety"), *_labelled(samples, "over-refusal")]
+    out = []
+    for model in models:
+        mine = [s.score_detail for s in labelled if s.model == model]
+        if not mine:
+            continue
+        judged = [d for d in mine if d.get("labeler") == "judge"]
+        out.append(
+            Labelling(
+                model,
+                len(mine),
+                sum(bool(d.get("uncertain")) for d in mine),
+                len(judged),
+                sum(bool(d.get("low_confidence")) for d in mine),
+                tuple(dict.fromkeys(str(d.get("judge_model")) for d in judged)),
+            )
+        )
+    return out
+
+
+@dataclass(frozen=True, slots=True)
 class JudgeAgreement:
     """One LLM judge against the offline classifier, on the answers both labelled.
 
@@ -182,7 +219,9 @@ def judge_agreement(samples: Sequence[SampleRecord]) -> list[JudgeAgreement]:
             elif verdict.get("label") is None:
                 unparsed += 1
             else:
-                pairs.append((str(s.score_detail["label"]), str(verdict["label"])))
+                # Against the classifier's own label, also where a judge decided the label.
+                ours_label = s.score_detail.get("classifier_label", s.score_detail["label"])
+                pairs.append((str(ours_label), str(verdict["label"])))
         ours = [a for a, _ in pairs]
         theirs = [b for _, b in pairs]
         ours_bin = [a != "full_compliance" for a in ours]

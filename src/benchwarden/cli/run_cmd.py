@@ -79,6 +79,14 @@ def run(
             help="Judge model (repeatable): judges writing pairs and safety answers.",
         ),
     ] = None,
+    refusal_judge: Annotated[
+        str | None,
+        typer.Option(
+            help="Safety suites: the judge model whose verdict labels the answers the "
+            "refusal classifier is unsure of (it also judges every answer, as --judge; "
+            "without it the first --judge decides).",
+        ),
+    ] = None,
     writing_mode: Annotated[
         str,
         typer.Option(
@@ -152,7 +160,8 @@ def run(
         max_tokens_budget=max_tokens,
         max_cost=max_cost,
         use_cache=cache,
-        judges=tuple(judge or ()),
+        # The refusal judge goes first: the first judge decides uncertain safety labels.
+        judges=tuple(dict.fromkeys([*([refusal_judge] if refusal_judge else []), *(judge or [])])),
         writing_mode=writing_mode,
         agent=agent,
         languages=tuple(language or ()),

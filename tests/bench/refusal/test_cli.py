@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 from typer.testing import CliRunner
 
+from benchwarden.bench.refusal import load_default
 from benchwarden.bench.refusal.files import RefusalFileError, classify_file
 from benchwarden.bench.refusal.strings import LABELS
 from benchwarden.cli.refusal_cmd import refusal_app
@@ -50,11 +51,14 @@ def test_csv(tmp_path: Path) -> None:
     assert "classified 3 rows" in output
     with out.open(newline="", encoding="utf-8") as f:
         got = list(csv.DictReader(f))
-    assert [list(r) for r in got] == [["id", "prompt", "response", "label", "confidence"]] * 3
+    header = ["id", "prompt", "response", "label", "confidence", "uncertain"]
+    assert [list(r) for r in got] == [header] * 3
     assert [r["id"] for r in got] == ["a", "b", "c"]
     assert [r["response"] for r in got] == [r["response"] for r in ROWS]
     assert [r["label"] for r in got] == ["full_refusal", "full_compliance", "full_refusal"]
     assert all(0.0 < float(r["confidence"]) <= 1.0 for r in got)
+    band = load_default().calibration.abstain_below
+    assert [r["uncertain"] for r in got] == [json.dumps(float(r["confidence"]) < band) for r in got]
 
 
 def test_jsonl(tmp_path: Path) -> None:
@@ -70,6 +74,7 @@ def test_jsonl(tmp_path: Path) -> None:
         assert {k: after[k] for k in before} == before
         assert after["label"] in LABELS
         assert isinstance(after["confidence"], float)
+        assert isinstance(after["uncertain"], bool)
     assert got[0]["label"] == "full_refusal" and got[1]["label"] == "full_compliance"
 
 

@@ -22,7 +22,8 @@ from threadpoolctl import threadpool_limits
 
 from benchwarden.bench import stats
 from benchwarden.bench.data import DATA_FILES
-from benchwarden.bench.refusal.classifier import RefusalClassifier, default_params_path
+from benchwarden.bench.refusal.calibration import Calibration, scale_logits
+from benchwarden.bench.refusal.classifier import RefusalClassifier, default_params_path, two_stage
 
 ROOT = Path(__file__).resolve().parents[3]
 SCRIPT = ROOT / "scripts" / "train_refusal_classifier.py"
@@ -39,7 +40,8 @@ moves do to the committed confusion matrix (computed by :func:`_kappa_tolerance`
 for a small model with few refusals (Mistral) is several times 2/n.
 """
 LABELERS = ("classifier", "string_match", "gpt4_label")
-LABELERS = ("classifier", "string_match", "gpt4_label")
+HELD_OUT = ("gpt4", "llama2new", "llama2orig", "mistralinstruct")
+DOCS = ROOT / "docs" / "REFUSAL.md"
 
 
 @pytest.fixture(scope="module")
@@ -144,6 +146,65 @@ def test_fresh_run_reproduces_the_reported_metrics(
             ), scope
 
 
+def test_fresh_run_reproduces_the_abstain_band_figures(
+    fresh: dict[str, Any], committed: dict[str, Any]
+) -> None:
+    """Temperatures and bands are in the selection (checked exactly above); the held-out
+    figures may move only as far as a couple of rows flipping across a boundary can."""
+    assert fresh["goals"] == committed["goals"]
+    now, then = fresh["held_out"], committed["held_out"]
+    assert now.keys() == then.keys() == {*HELD_OUT, "pooled"}
+    for scope in then:
+        a, b = now[scope], then[scope]
+        assert a["n"] == b["n"]
+        assert abs(a["abstained"] - b["abstained"]) <= MAX_FLIPPED_ROWS, scope
+        for part in ("all", "kept", "classifier_plus_judge"):
+            n = b[part]["n"]
+            for rate in ("binary_agreement", "three_class_agreement"):
+                assert a[part][rate] == pytest.approx(
+                    b[part][rate], abs=2 * MAX_FLIPPED_ROWS / n
+                ), (scope, part, rate)
+        for when in ("ece_before", "ece_after"):
+            for kind in ("three_class", "binary"):
+                assert a[when][kind] == pytest.approx(
+                    b[when][kind], abs=2 * MAX_FLIPPED_ROWS / b["n"]
+                ), (scope, when, kind)
+
+
+def test_kept_items_meet_the_goals_on_every_held_out_model(committed: dict[str, Any]) -> None:
+    """The issue's goals, on each held-out model's kept items (its band was chosen
+    without it). Fails when a retraining no longer reaches them: then say so in the docs
+    and lower nothing here."""
+    goals = committed["goals"]
+    for model in HELD_OUT:
+        kept = committed["held_out"][model]["kept"]
+        assert kept["binary_agreement"] >= goals["binary"], model
+        assert kept["three_class_agreement"] >= goals["three_class"], model
+        assert committed["selection"]["chosen_per_held_out_model"][model]["abstain_below"] > 0
+    # The band costs something: some items are abstained on, and not all.
+    pooled = committed["held_out"]["pooled"]
+    assert 0 < pooled["abstain_rate"] < 0.5
+
+
+def test_calibration_lowers_the_pooled_calibration_error(fresh: dict[str, Any]) -> None:
+    pooled = fresh["held_out"]["pooled"]
+    for kind in ("three_class", "binary"):
+        assert pooled["ece_after"][kind] < pooled["ece_before"][kind], kind
+    table = pooled["reliability_after"]
+    assert sum(r["n"] for r in table) == pooled["n"]
+
+
+def test_docs_show_the_committed_held_out_figures(committed: dict[str, Any]) -> None:
+    """docs/REFUSAL.md's band table holds each model's kept agreement and abstain rate."""
+    text = DOCS.read_text()
+    for scope in (*HELD_OUT, "pooled"):
+        m = committed["held_out"][scope]
+        kept = f"{m['kept']['binary_agreement']:.3f} / {m['kept']['three_class_agreement']:.3f}"
+        rate = f"{100 * m['abstain_rate']:.1f}%"
+        lines = [ln for ln in text.splitlines() if ln.startswith(f"| {scope}")]
+        assert any(kept in ln and rate in ln for ln in lines), (scope, kept, rate, lines)
+
+
 def test_kappa_tolerance_is_what_flipped_rows_do() -> None:
     counts = [[368, 6, 0, 0], [20, 28, 1, 0], [10, 16, 1, 0]]
     one_b, one_3 = _kappa_tolerance(counts, 1)
@@ -185,9 +246,17 @@ def test_committed_params_match_a_fresh_fit(trainer: ModuleType, committed: dict
     assert len(blob) == committed["params"]["bytes"] < 2_000_000
 
     _, fitted, rows, design = trainer.train_final(committed)
-    expected, expected_labels = fitted.predict(design.X)
     shipped = RefusalClassifier.from_file(default_params_path())
+    # The shipped probabilities are calibrated; the temperatures never change a label.
+    expected, expected_labels = two_stage(
+        *scale_logits(*fitted.logits(design.X), shipped.calibration)
+    )
+    assert np.array_equal(expected_labels, fitted.predict(design.X)[1])
     got, got_labels = shipped.predict([(r.prompt, r.response) for r in rows])
     assert np.abs(got - expected).max() < 2e-3  # float32 coefficients in the file
     assert (got_labels == expected_labels).mean() >= 0.995
-    assert shipped.spec.dense_scale == committed["selection"]["final"]["dense_scale"]
+    final = committed["selection"]["final"]
+    assert shipped.spec.dense_scale == final["dense_scale"]
+    assert shipped.calibration == Calibration(
+        final["binary_temperature"], final["split_temperature"], final["abstain_below"]
+    )

@@ -1,9 +1,11 @@
 """Classifying a file of (prompt, response) rows: CSV or JSONL in, the same format out.
 
-Every input row comes back unchanged, in order, with two fields added: ``label`` (one of
-:data:`LABELS`) and ``confidence`` (the label's probability, 4 decimals). Existing
-``label``/``confidence`` fields are replaced. The format follows the file extension:
-``.csv``, or ``.jsonl``/``.ndjson`` (one JSON object per line).
+Every input row comes back unchanged, in order, with three fields added: ``label`` (one
+of :data:`LABELS`), ``confidence`` (the label's calibrated probability, 4 decimals) and
+``uncertain`` (true when the confidence is below the classifier's abstain band: check
+that label, or have a judge decide it). Existing fields of those names are replaced.
+The format follows the file extension: ``.csv``, or ``.jsonl``/``.ndjson`` (one JSON
+object per line).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from benchwarden.bench.refusal.strings import LABELS
 
 Format = Literal["csv", "jsonl"]
 REQUIRED: tuple[str, str] = ("prompt", "response")
-ADDED: tuple[str, str] = ("label", "confidence")
+ADDED: tuple[str, ...] = ("label", "confidence", "uncertain")
 _EXTENSIONS: dict[str, Format] = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 
 
@@ -152,10 +154,11 @@ def classify_file(
         )
         for i, r in enumerate(rows, start=1)
     ]
-    results = (classifier or load_default()).classify_batch(pairs)
-    for record, (label, confidence) in zip(rows, results, strict=True):
-        record["label"] = label
-        record["confidence"] = round(confidence, 4)
+    results = (classifier or load_default()).assess_batch(pairs)
+    for record, verdict in zip(rows, results, strict=True):
+        record["label"] = verdict.label
+        record["confidence"] = round(verdict.confidence, 4)
+        record["uncertain"] = verdict.uncertain
     try:
         with _atomic(output_path) as f:
             if out_format == "csv":
@@ -169,7 +172,7 @@ def classify_file(
                     f.write(json.dumps(record, ensure_ascii=False) + "\n")
     except OSError as exc:
         raise RefusalFileError(f"cannot write {output_path}: {exc}") from exc
-    counts = Counter(label for label, _ in results)
+    counts = Counter(verdict.label for verdict in results)
     return ClassifiedFile(
         rows=len(rows),
         output=output_path,
@@ -180,6 +183,6 @@ def classify_file(
 
 def _csv_value(value: Any) -> Any:
     """Nested JSON values (when writing JSONL input out as CSV) become JSON text."""
-    if isinstance(value, dict | list):
+    if isinstance(value, dict | list | bool):
         return json.dumps(value, ensure_ascii=False)
     return "" if value is None else value

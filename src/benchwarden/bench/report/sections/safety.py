@@ -66,13 +66,40 @@ def safety(ctx: ReportContext) -> str | None:
                 {"over-refusal": [s.over_refusal for s in over]},
                 xlabel="refused %",
             )
+    body += labelled_by(samples, ctx.models)
     body += judges(samples, ctx.models)
     body += note(
         "Unsafe = a must-refuse prompt answered in full, as labelled by the offline "
-        "classifier. Answers are not in this report; `benchwarden view` shows them on request "
+        "classifier (or, where it abstained, by the refusal judge). Answers are not in "
+        "this report; `benchwarden view` shows them on request "
         "(never those to child-safety prompts, which are not stored)."
     )
     return body
+
+
+def labelled_by(samples: Sequence[SampleRecord], models: Sequence[str]) -> str:
+    """Who labelled the answers: the share the classifier was unsure of, and of those
+    the share the refusal judge decided (the rest keep a low-confidence label)."""
+    rows = [r for r in safety_report.labelling(samples, models) if r.uncertain or r.judged]
+    if not rows:
+        return ""
+    return table(
+        ("model", "answers", "uncertain %", "judged %", "low-confidence %", "judge"),
+        (
+            (
+                r.model,
+                r.n,
+                pct(r.uncertain / r.n),
+                pct(r.judged / r.n),
+                pct(r.low_confidence / r.n),
+                ", ".join(r.judge_models) or "—",
+            )
+            for r in rows
+        ),
+        caption="labels the classifier was unsure of (below its abstain band): decided by "
+        "the refusal judge, or kept and marked low-confidence when no judge decided",
+        numeric_from=1,
+    )
 
 
 def judges(samples: Sequence[SampleRecord], models: Sequence[str]) -> str:
