@@ -520,13 +520,20 @@ def table(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _need(needed: dict[str, float | None]) -> str:
+    """What a judge must reach on the abstained items for the goals over all items."""
+    return " / ".join("—" if v is None else f"{v:.3f}" for v in needed.values())
+
+
 def band_table(held_out: dict[str, Any]) -> str:
     """The calibrated classifier with its abstain band, per held-out model: agreement on
     all items and on the kept ones, the abstain rate, ECE before and after calibration,
-    and the agreement when the GPT-4 judge (``gpt4_label``) labels the abstained items."""
+    the agreement when the GPT-4 judge (``gpt4_label``) labels the abstained items, and
+    the agreement a judge would need on them for the goals over all items."""
     head = (
         f"{'held-out model':<18}{'all 2 / 3':>15}{'kept 2 / 3':>15}{'abstain':>9}"
         f"{'ECE3 raw/cal':>15}{'ECE2 raw/cal':>15}{'+GPT-4 judge 2 / 3':>21}"
+        f"{'judge needs 2 / 3':>20}"
     )
     lines = [head]
     for scope in (*COMPLETION_MODELS, "pooled"):
@@ -542,6 +549,7 @@ def band_table(held_out: dict[str, Any]) -> str:
             f"{m['ece_before']['three_class']:>8.3f}/{m['ece_after']['three_class']:.3f}"
             f"{m['ece_before']['binary']:>8.3f}/{m['ece_after']['binary']:.3f}"
             f"{pair(m['classifier_plus_judge']):>21}"
+            f"{_need(m['judge_needed']):>20}"
         )
     return "\n".join(lines)
 

@@ -96,6 +96,12 @@ def test_held_out_figures_count_abstentions_and_the_judge() -> None:
     assert m["classifier_on_abstained"]["binary_agreement"] == 0.0
     assert m["judge_on_abstained"]["three_class_agreement"] == 1.0
     assert m["classifier_plus_judge"]["three_class_agreement"] == 1.0
+    # 0.95 of 2 rows needs both right: the judge must get the one abstained item right.
+    assert m["judge_needed"] == {"binary": 1.0, "three_class": 1.0}
+    lenient = held_out_figures(
+        z3, zb, truth, ["m", "m"], {"m": band}, [None, None], Goals(0.5, 0.5, 0.0)
+    )
+    assert lenient["m"]["judge_needed"] == {"binary": 0.0, "three_class": 0.0}
     assert figures["pooled"]["abstained"] == 1
 
 

@@ -164,6 +164,10 @@ def test_fresh_run_reproduces_the_abstain_band_figures(
                 assert a[part][rate] == pytest.approx(
                     b[part][rate], abs=2 * MAX_FLIPPED_ROWS / n
                 ), (scope, part, rate)
+        for kind, need in b["judge_needed"].items():
+            assert a["judge_needed"][kind] == pytest.approx(
+                need, abs=4 * MAX_FLIPPED_ROWS / b["abstained"]
+            ), (scope, kind)
         for when in ("ece_before", "ece_after"):
             for kind in ("three_class", "binary"):
                 assert a[when][kind] == pytest.approx(

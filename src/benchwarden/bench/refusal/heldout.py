@@ -10,6 +10,7 @@ and after, and the agreement when the abstained items go to a judge).
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -71,6 +72,15 @@ def _rates(truth: Sequence[str], predicted: Sequence[str | None]) -> dict[str, A
     return {"n": a.n, "binary_agreement": a.binary, "three_class_agreement": a.three_class}
 
 
+def _needed(goal: float, n: int, kept_correct: int, abstained: int) -> float | None:
+    """The share of ``abstained`` items a judge must get right for ``goal`` over ``n``
+    (None when nothing was abstained on and the goal is missed: no judge can help)."""
+    short = max(0, math.ceil(goal * n - 1e-9) - kept_correct)
+    if not abstained:
+        return 0.0 if short == 0 else None
+    return short / abstained
+
+
 def held_out_figures(
     z3: NDArray[np.float64],
     zb: NDArray[np.float64],
@@ -78,11 +88,14 @@ def held_out_figures(
     groups: Sequence[str] | NDArray[Any],
     calibrations: Mapping[str, Calibration],
     judge: Sequence[str | None],
+    goals: Goals = DEFAULT_GOALS,
 ) -> dict[str, Any]:
     """Per held-out model and pooled: agreement on all and on kept items, abstain rate,
     ECE (3-class and binary) before and after calibration, and the agreement of
     "classifier, with the abstained items labelled by ``judge``" (a ``None`` verdict is
-    a miss). Each row uses the calibration of its own held-out model."""
+    a miss). Each row uses the calibration of its own held-out model. ``judge_needed``
+    is the agreement a judge must reach on the abstained items for the whole scope to
+    meet the goals (above 1: no judge can)."""
     groups = np.asarray(groups)
     raw_conf, labels = _confidence(z3, zb, None)
     raw_bin = _binary_confidence(zb)
@@ -118,6 +131,12 @@ def held_out_figures(
             "classifier_plus_judge": _rates(
                 [true_names[i] for i in idx], [combined[i] for i in idx]
             ),
+            "judge_needed": {
+                "binary": _needed(goals.binary, idx.size, int(correct2[kept].sum()), gone.size),
+                "three_class": _needed(
+                    goals.three_class, idx.size, int(correct3[kept].sum()), gone.size
+                ),
+            },
             "ece_before": {
                 "three_class": ece(raw_conf[idx], correct3[idx]),
                 "binary": ece(raw_bin[idx], correct2[idx]),
