@@ -10,9 +10,10 @@ and one on another can never both read room that only one of them may take.
   ``LimitsUnavailable`` (the gate answers 503 ``limits_unavailable``: fail closed).
   The client reconnects by itself on the next call, so service resumes as soon as
   Redis is back.
-- ``settle`` runs in the background (it is called from ``finally`` blocks). Should
-  it fail, the call's reservation stays charged until it leaves the window, and
-  its concurrency slot ends with its lease: conservative, never a leak.
+- ``settle`` runs in the background (it is called from ``finally`` blocks), the
+  settlements of calls that end together in one pipeline. Should one fail, the
+  call's reservation stays charged until it leaves the window, and its concurrency
+  slot ends with its lease: conservative, never a leak.
 - Calls in flight hold leases (``lease_s``) that one task renews every third of a
   lease; a replica that dies stops renewing and its slots are freed when they end.
 
@@ -29,12 +30,13 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, cast
 
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
+from redis.exceptions import NoScriptError, RedisError
 
 from benchwarden.warden import limit_scripts
 from benchwarden.warden.limit_headers import LimitSnapshot, Window
@@ -43,6 +45,7 @@ from benchwarden.warden.shared_limits import LimitsUnavailable, SharedLimiter
 
 log = logging.getLogger("benchwarden.warden.redis_limits")
 _UNLIMITED = -1
+_SETTLE_BATCH = 128  # settlements per pipeline
 
 
 @dataclass(slots=True)
@@ -77,6 +80,8 @@ class RedisLimiter(SharedLimiter):
         self._scripts: dict[str, Any] = {}
         self._live: dict[str, SharedReservation] = {}
         self._pending: set[asyncio.Task[None]] = set()
+        self._settles: list[tuple[list[str], list[Any]]] = []  # (keys, args) to send
+        self._settler: asyncio.Task[None] | None = None
         self._renewer: asyncio.Task[None] | None = None
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -238,20 +243,49 @@ class RedisLimiter(SharedLimiter):
         for member, amount in shared.members:
             args += [member, amount]
         reservation.tokens = max(0, actual_tokens)
+        self._settles.append((self._keys(shared.grant_id), args))
+        if self._settler is not None and not self._settler.done():
+            return  # the running batch takes it: it loops until the queue is empty
         try:
             task = asyncio.get_running_loop().create_task(
-                self._settle(shared.grant_id, args), name="warden-limit-settle"
+                self._settle_batches(), name="warden-limit-settle"
             )
         except RuntimeError:  # no loop (shutting down): the lease and window free it
+            self._settles.clear()
             return
+        self._settler = task
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
 
-    async def _settle(self, grant_id: int, args: list[Any]) -> None:
-        try:
-            await self._script("SETTLE", self._keys(grant_id), args)
-        except LimitsUnavailable as exc:
-            log.warning("a settlement was lost (the lease and the window free it): %s", exc)
+    async def _settle_batches(self) -> None:
+        """Settlements go in batches, one pipeline (one round trip, one connection) per
+        batch: calls that end together cost one send, not one each."""
+        while self._settles:
+            await asyncio.sleep(0)  # let the calls ending in this loop turn join
+            batch = self._settles[:_SETTLE_BATCH]
+            del self._settles[:_SETTLE_BATCH]
+            try:
+                await self._call(partial(self._settle_pipeline, batch=batch))
+            except LimitsUnavailable as exc:
+                log.warning(
+                    "%d settlements lost (the leases and the window free them): %s",
+                    len(batch),
+                    exc,
+                )
+
+    async def _settle_pipeline(
+        self, client: Redis, *, batch: list[tuple[list[str], list[Any]]]
+    ) -> None:
+        script = self._scripts["SETTLE"]
+        pipe = client.pipeline(transaction=False)
+        for keys, args in batch:
+            pipe.evalsha(script.sha, len(keys), *keys, *args)
+        results = await pipe.execute(raise_on_error=False)
+        for (keys, args), result in zip(batch, results, strict=True):
+            if isinstance(result, NoScriptError):  # Redis restarted: loaded again
+                await script(keys=keys, args=args)
+            elif isinstance(result, Exception):
+                log.warning("a settlement failed (the lease and the window free it): %s", result)
 
     async def _renew_loop(self) -> None:
         while True:

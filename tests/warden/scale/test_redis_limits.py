@@ -11,6 +11,7 @@ import uuid
 from collections.abc import AsyncIterator
 
 import pytest
+from redis.asyncio import Redis
 
 from benchwarden.warden.limits import Limits, Reservation, RetryAfter, SlidingWindowLimiter
 from benchwarden.warden.redis_limits import RedisLimiter
@@ -161,3 +162,29 @@ async def test_fails_closed_while_redis_is_down_then_recovers(prefix: str) -> No
             assert isinstance(await limiter.areserve(1, Limits(rpm=5), 1), Reservation)
         finally:
             await limiter.aclose()
+
+
+async def test_settlements_of_calls_ending_together_share_a_pipeline(
+    redis_server: RedisServer, prefix: str
+) -> None:
+    """Many settlements at once (one pipeline), and again after Redis has forgotten its
+    scripts (as after a restart): every one counted, exactly."""
+    limits = Limits(rpm=None, tpm=100_000, max_concurrency=500)
+    shared = await _limiter(redis_server, prefix)
+    try:
+        for round_ in range(2):
+            calls = [await shared.areserve(3, limits, 100) for _ in range(300)]
+            assert all(isinstance(c, Reservation) for c in calls)
+            if round_ == 1:
+                other = Redis.from_url(redis_server.url)
+                await other.script_flush()
+                await other.aclose()
+            for i, call in enumerate(calls):
+                assert isinstance(call, Reservation)
+                shared.settle(call, i % 7, 0.0)
+            await shared.flush()
+            requests, tokens, in_flight = await shared.usage(3)
+            assert (requests, in_flight) == (300 * (round_ + 1), 0)
+            assert tokens == (round_ + 1) * sum(i % 7 for i in range(300))
+    finally:
+        await shared.aclose()
