@@ -26,6 +26,11 @@ processes exist and have imported benchwarden):
 4. ``embedded``: SmolLM2-135M samples of the smoke suite (16 answer tokens), 2 in
    flight; each Ray worker loads its own engine.
 
+And ``budget``: what a model call's admission costs through the cluster's pacing budget
+(one named actor per run holding every model's pacer; ``bench/cluster/pacing.py``),
+from a Ray worker, against the same pacer in the worker's own process: the mean of
+admit-then-succeed over 300 calls, one at a time.
+
 Figures are the run proper (first sample started to last finished, from the stored
 samples) and the wall time of the command. 2 cores bound what scaling can show.
 """
@@ -132,6 +137,47 @@ def measure(
     return figures
 
 
+def _admissions(n: int, shared: bool) -> float:
+    """On a Ray worker: mean seconds per admit-then-succeed of one call at a time."""
+    import asyncio
+
+    import ray
+
+    from benchwarden.bench.cluster.pacing import ACTOR_NAME, ClusterPacer
+    from benchwarden.models.pacing.pacer import RatePacer
+
+    key, label = ("http://bench/v1", "", "m"), "http://bench/v1 m"
+    pacer = ClusterPacer(key, label, ray.get_actor(ACTOR_NAME), ray) if shared else RatePacer(label)
+
+    async def calls() -> float:
+        started = time.perf_counter()
+        for _ in range(n):
+            ticket = await pacer.admit({"requests": 1.0}, time.monotonic() + 60)
+            pacer.succeeded(ticket, None)
+        return (time.perf_counter() - started) / n
+
+    return asyncio.run(calls())
+
+
+def admission_cost(address: str, n: int = 300) -> tuple[float, float]:
+    """Seconds per call's admission: through the cluster's budget, and in process."""
+    import ray
+
+    from benchwarden.bench.cluster.pacing import start_budget
+
+    ray.init(address=address, log_to_driver=False, configure_logging=False)
+    try:
+        budget = start_budget(ray)
+        task = ray.remote(num_cpus=0.25)(_admissions)
+        ray.get(task.remote(20, True), timeout=120)  # a worker up, imports done
+        shared = ray.get(task.remote(n, True), timeout=120)
+        here = ray.get(task.remote(n, False), timeout=120)
+        ray.kill(budget)
+    finally:
+        ray.shutdown()
+    return shared, here
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true")
@@ -141,6 +187,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="bw-ray-bench-"))
     os.environ["BENCHWARDEN_HOME"] = str(tmp / "home")
     results: dict[str, dict[str, tuple[int, float, float]]] = {}
+    budget: tuple[float, float] | None = None
     with ThreadedMockUpstream(echo=True, latency_s=0.0) as mock:
         config, suite = write_fixture(tmp, mock.base_url, 400)
         shapes = workloads(options.quick, suite, config)
@@ -157,6 +204,8 @@ def main() -> None:
                     cluster.add_node(cpus=cpus)
                 executor = ["--executor", "ray", "--ray-address", cluster.address]
                 results[name] = measure(name, executor, shapes, tmp, min(300, left))
+                if name == "ray-2":
+                    budget = admission_cost(cluster.address)
     shutil.rmtree(tmp, ignore_errors=True)
     print()
     print(f"{'work':<9} {'executor':<7} {'units':>5} {'units/s':>8} {'vs local':>8}")
@@ -174,6 +223,12 @@ def main() -> None:
         n, proper, _ = figures["overhead"]
         extra_ms = (proper / n - base_t / base_n) * 1000
         print(f"per-unit overhead of {name} (one at a time): {extra_ms:.1f} ms")
+    if budget is not None:
+        shared, here = budget
+        print(
+            f"a call's admission through the cluster's pacing budget: {shared * 1000:.2f} ms "
+            f"(the pacer in the worker's process: {here * 1e6:.0f} us)"
+        )
 
 
 if __name__ == "__main__":

@@ -15,8 +15,13 @@ bucket lets through (shared: 0 refused, 25). The assertions below fail on that.
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 import sqlite3
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -110,3 +115,49 @@ def test_one_budget_for_the_whole_cluster(tmp_path: Path, cluster: LocalRayClust
         r"note: pacing shared by the cluster: .* m: advertised, (\d+) requests/min", out
     )
     assert note is not None and 0.9 * RPM <= int(note.group(1)) <= RPM, out
+
+
+def budget_pids(cluster: LocalRayCluster) -> list[int]:
+    """The budget actor's process (Ray titles it after the class), on any node."""
+    found = []
+    for node in cluster.nodes:
+        for pid in node.members():
+            try:
+                title = Path(f"/proc/{pid}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"PacingBudget" in title:
+                found.append(pid)
+    return found
+
+
+def test_a_lost_budget_leaves_each_worker_pacing_on_its_own(
+    tmp_path: Path, cluster: LocalRayCluster
+) -> None:
+    """SIGKILL of the budget's actor mid-run: calls in flight and later ones are paced
+    in their worker's process, the run completes, and its notes say the budget is gone."""
+    with ThreadedBucketUpstream(rpm=RPM, capacity=CAPACITY, latency_s=0.05) as server:
+        config = write_config(tmp_path / "lost.toml", server.base_url)
+        suite = write_suite(tmp_path, SAMPLES)
+        db = tmp_path / "lost.db"
+        args = ["run", "-s", str(suite), "-m", "paced", "--epochs", "2", "--config", str(config)]
+        args += ["--db", str(db), "--run-id", "lost", "--no-cache", "--executor", "ray"]
+        process = subprocess.Popen(
+            [sys.executable, "-m", "benchwarden.cli", *args, "--ray-address", cluster.address],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "COLUMNS": "200"},
+        )
+        deadline = time.monotonic() + 120
+        while server.stats.accepted < 20 and time.monotonic() < deadline:
+            assert process.poll() is None, process.communicate()
+            time.sleep(0.05)
+        pids = budget_pids(cluster)
+        assert len(pids) == 1, pids
+        os.kill(pids[0], signal.SIGKILL)
+        out, err = process.communicate(timeout=180)
+    assert process.returncode == 0, err + out
+    assert "80 samples recorded, 0 errors" in out, out
+    assert server.stats.accepted == 2 * SAMPLES
+    assert "note: the cluster's pacing budget did not answer" in out, out

@@ -11,10 +11,11 @@ make their pacers :class:`ClusterPacer` handles on it (``share_budget``).
 The decisions are the same ``RatePacer`` code as in a local run; only the holder of
 its state differs. An admission is one awaited call: the actor waits for the request's
 turn exactly as the local pacer waits in process (the caller's deadline travels as
-seconds left, since clocks differ between machines). What answers say (limit headers,
-success, refusal, failure, the answer's token count) goes to the actor without waiting.
-If the budget's actor is lost (its node died), a worker falls back to pacing in its
-own process and logs it once.
+seconds left, since clocks differ between machines). What an attempt's answer says
+goes to the actor without waiting, in one message per attempt: its outcome (success,
+refusal, failure) with the limit headers read since the last message, and for a
+stream the token count when it ends. If the budget's actor is lost (its node died), a
+worker falls back to pacing in its own process and logs it once.
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ ACTOR_NAME = "benchwarden-pacing"
 """The budget's actor, named in the run's (the Ray job's) namespace."""
 KEPT_TICKETS = 100_000
 """Tickets the actor remembers (an answer's token count may come after its success)."""
+
+PACING_HEADERS = ("ratelimit", "retry-after")
+"""What a header's name holds when the pacer reads it (``pacing.headers``)."""
 
 log = logging.getLogger(__name__)
 
@@ -98,13 +102,24 @@ class PacingBudget:
             self._tickets.popitem(last=False)
         return Admission(self._next, ticket.waited, 0.0, _state(pacer))
 
-    async def observe(self, key: PacerKey, label: str, headers: Mapping[str, str]) -> None:
-        self._pacer(key, label).observe(headers)
+    def _read(self, key: PacerKey, label: str, seen: list[dict[str, str]]) -> None:
+        """Answers' headers a worker read since its last message, in order."""
+        pacer = self._pacer(key, label)
+        for headers in seen:
+            pacer.observe(headers)
 
     async def pause(self, key: PacerKey, label: str, seconds: float) -> None:
         self._pacer(key, label).pause(seconds)
 
-    async def succeeded(self, number: int, usage: Usage | None) -> None:
+    async def succeeded(
+        self,
+        number: int,
+        usage: Usage | None,
+        key: PacerKey,
+        label: str,
+        seen: list[dict[str, str]],
+    ) -> None:
+        self._read(key, label, seen)
         if number in self._tickets:
             pacer, ticket = self._tickets[number]
             pacer.succeeded(ticket, usage)
@@ -114,14 +129,23 @@ class PacingBudget:
             pacer, ticket = self._tickets[number]
             pacer.charge(ticket, usage)
 
-    async def failed(self, number: int) -> None:
+    async def failed(
+        self, number: int, key: PacerKey, label: str, seen: list[dict[str, str]]
+    ) -> None:
+        self._read(key, label, seen)
         found = self._tickets.pop(number, None)
         if found is not None:
             found[0].failed(found[1])
 
     async def refused(
-        self, number: int | None, key: PacerKey, label: str, retry_after_s: float | None
+        self,
+        number: int | None,
+        retry_after_s: float | None,
+        key: PacerKey,
+        label: str,
+        seen: list[dict[str, str]],
     ) -> PacerState:
+        self._read(key, label, seen)
         pacer = self._pacer(key, label)
         found = self._tickets.pop(number, None) if number is not None else None
         pacer.refused(found[1] if found is not None else None, retry_after_s)
@@ -153,6 +177,7 @@ class ClusterPacer(RatePacer):
         self._ray = ray
         self._shared = PacerState()
         self._local: RatePacer | None = None  # once the budget is lost
+        self._seen: list[dict[str, str]] = []  # pacing headers not yet sent
 
     def _apply(self, state: PacerState) -> None:
         self._shared = state
@@ -204,11 +229,24 @@ class ClusterPacer(RatePacer):
             raise PacingDeadline(admission.late_s)
         return _RemoteTicket(costs, waited=admission.waited, number=admission.number)
 
+    def _taken(self) -> tuple[PacerKey, str, list[dict[str, str]]]:
+        """What every outcome message carries: the model, and the headers read since."""
+        seen, self._seen = self._seen, []
+        return self.key, self.label, seen
+
     def observe(self, headers: Mapping[str, str]) -> None:
+        """Kept until the attempt's outcome goes to the budget (one message, not two):
+        only the headers that speak of limits."""
         if self._local is not None:
             self._local.observe(headers)
-        else:
-            self._send("observe", self.key, self.label, dict(headers))
+            return
+        kept = {
+            name: value
+            for name, value in ((k.lower(), v) for k, v in headers.items())
+            if any(word in name for word in PACING_HEADERS)
+        }
+        if kept:
+            self._seen.append(kept)
 
     def pause(self, seconds: float) -> None:
         if self._local is not None:
@@ -222,7 +260,7 @@ class ClusterPacer(RatePacer):
         elif isinstance(ticket, _RemoteTicket) and not ticket.done:
             ticket.done = True
             ticket.charged = _counted(usage)
-            self._send("succeeded", ticket.number, usage)
+            self._send("succeeded", ticket.number, usage, *self._taken())
 
     def charge(self, ticket: Ticket, usage: Usage | None) -> None:
         if (local := self._in_process(ticket)) is not None:
@@ -236,7 +274,7 @@ class ClusterPacer(RatePacer):
             local.failed(ticket)
         elif isinstance(ticket, _RemoteTicket) and not ticket.done:
             ticket.done = True
-            self._send("failed", ticket.number)
+            self._send("failed", ticket.number, *self._taken())
 
     def refused(self, ticket: Ticket | None, retry_after_s: float | None) -> bool:
         """Tells the budget, and answers from what it said last (whether it paces by
@@ -248,7 +286,7 @@ class ClusterPacer(RatePacer):
         if isinstance(ticket, _RemoteTicket):
             ticket.done = True
             number = ticket.number
-        ref = self._send("refused", number, self.key, self.label, retry_after_s)
+        ref = self._send("refused", number, retry_after_s, *self._taken())
         if ref is not None:
             ref.future().add_done_callback(self._refusal_answered)
         return by_rate
@@ -268,15 +306,16 @@ class ClusterPacer(RatePacer):
 def start_budget(ray: Any) -> Any:
     """The run's budget actor (on the driver: owned by it, gone with it), on the
     driver's node when it can be; reserves no CPU."""
-    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+    options: dict[str, Any] = {"name": ACTOR_NAME, "get_if_exists": True}
+    try:  # through a ray:// client the driver may have no node of its own
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-    node = ray.get_runtime_context().get_node_id()
+        node = ray.get_runtime_context().get_node_id()
+        options["scheduling_strategy"] = NodeAffinitySchedulingStrategy(node, soft=True)
+    except Exception as exc:  # anywhere Ray likes, then
+        log.debug("the pacing budget is not pinned to the driver's node: %s", exc)
     actor_class = ray.remote(num_cpus=0, max_restarts=0)(PacingBudget)
-    return actor_class.options(
-        name=ACTOR_NAME,
-        get_if_exists=True,
-        scheduling_strategy=NodeAffinitySchedulingStrategy(node, soft=True),
-    ).remote()
+    return actor_class.options(**options).remote()
 
 
 _shared_here = False
