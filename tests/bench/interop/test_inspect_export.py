@@ -119,6 +119,9 @@ def test_one_file_of_a_real_run(results_db: Runs, tmp_path: Path) -> None:
         log = read_eval_log(str(path))
         assert log.samples is not None
         answers = {str(s.id): s.output.completion for s in log.samples}
+        for sample in log.samples:  # one model call in each transcript
+            (event,) = sample.events
+            assert event.event == "model" and event.output.completion == sample.output.completion
         assert answers == {s.item_id: s.answer for s in stored if s.model == model}
         items = {i.id: i for i in get_suite("smoke").load()}
         for sample in log.samples:

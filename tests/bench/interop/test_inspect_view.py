@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from inspect_ai.log import read_eval_log
 
 from benchwarden.store import open_store
 from tests.bench.interop.cli import bw
@@ -57,7 +58,10 @@ def test_inspect_view_shows_an_exported_run(results_db: Runs, viewer: tuple[str,
     url, logs = viewer
     smoke = next(p for p in sorted(logs.glob("*.eval")) if "_smoke_" in p.name)
     with open_store(str(results_db.db)) as store:
-        items = sorted({s.item_id for s in store.samples(CLI_RUN, suite="smoke")})
+        stored = store.samples(CLI_RUN, suite="smoke")
+    items = sorted({s.item_id for s in stored})
+    model = read_eval_log(str(smoke), header_only=True).eval.model
+    answers = {s.item_id: " ".join((s.answer or "").split()) for s in stored if s.model == model}
     with chromium() as browser:
         watched = watch(browser, width=1400)
         watched.page.goto(f"{url}/#/logs/{smoke.name}")
@@ -66,8 +70,15 @@ def test_inspect_view_shows_an_exported_run(results_db: Runs, viewer: tuple[str,
         finally:
             watched.shot("inspect-view-smoke")
         text = watched.page.inner_text("body")
+        # A sample: its transcript shows the model call with the prompt and the answer.
+        watched.page.get_by_text(items[0]).first.click()
+        call = watched.page.get_by_text("MODEL CALL", exact=False).first
+        call.wait_for(timeout=60_000)
+        sample_text = " ".join(watched.page.inner_text("body").split())
+        watched.shot("inspect-view-sample")
     # The task, the scorer, bench's figures as the log's metrics, and the samples.
     for expected in ("smoke", "includes", "MEAN", "CI95_LOW", "SAMPLES"):
         assert expected in text, expected
     assert "local/smollm2-135m" in text or "local/gemma3-270m" in text
     assert all(item in text for item in items)
+    assert answers[items[0]] in sample_text and "TRANSCRIPT" in sample_text

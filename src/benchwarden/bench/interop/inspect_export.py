@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+from inspect_ai.event import ModelEvent
 from inspect_ai.log import (
     EvalConfig,
     EvalDataset,
@@ -220,23 +221,25 @@ def _sample(
     if sample.status == "error":
         message = f"{sample.error_kind or 'error'}: {sample.error_message or ''}".strip()
         error = EvalError(message=message, traceback="", traceback_ansi="")
+    output = ModelOutput(
+        model=sample.model,
+        choices=[
+            ChatCompletionChoice(
+                message=assistant, stop_reason=_STOP.get(sample.finish_reason or "", "unknown")
+            )
+        ],
+        completion=answer,
+        usage=usage,
+        time=sample.latency_s,
+    )
     return EvalSample(
         id=sample.item_id,
         epoch=sample.epoch + 1,
         input=prompt,
         target=target,
         messages=messages,
-        output=ModelOutput(
-            model=sample.model,
-            choices=[
-                ChatCompletionChoice(
-                    message=assistant, stop_reason=_STOP.get(sample.finish_reason or "", "unknown")
-                )
-            ],
-            completion=answer,
-            usage=usage,
-            time=sample.latency_s,
-        ),
+        output=output,
+        events=[_model_event(sample, messages[0], output, error)],
         scores=_scores(sample, scorer),
         metadata={BENCH_KEY: record},
         model_usage={sample.model: usage},
@@ -247,6 +250,29 @@ def _sample(
         uuid=eval_id_for(sample.run_id, sample.suite, f"{sample.model}\0{sample.key}"),
         error=error,
     )
+
+
+def _model_event(
+    sample: SampleRecord, prompt: ChatMessage, output: ModelOutput, error: EvalError | None
+) -> ModelEvent:
+    """The sample's model call, so inspect view's transcript shows it (one event for the
+    whole unit: a conversation's or an agent's calls are not kept one by one)."""
+    event = ModelEvent(
+        model=sample.model,
+        input=[prompt],
+        tools=[],
+        tool_choice="none",
+        config=_generate_config(sample.params),
+        output=output,
+        error=error.message if error else None,
+        cache="read" if sample.cached else None,
+        completed=sample.finished_at,
+        working_time=sample.latency_s,
+        working_start=0.0,
+    )
+    if sample.started_at is not None:
+        event.timestamp = sample.started_at
+    return event
 
 
 def _input(
