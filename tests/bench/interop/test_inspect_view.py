@@ -76,9 +76,11 @@ def test_inspect_view_shows_an_exported_run(results_db: Runs, viewer: tuple[str,
         call.wait_for(timeout=60_000)
         sample_text = " ".join(watched.page.inner_text("body").split())
         watched.shot("inspect-view-sample")
+        outside = [u for u in watched.requests if not u.startswith((url, "data:", "blob:"))]
     # The task, the scorer, bench's figures as the log's metrics, and the samples.
     for expected in ("smoke", "includes", "MEAN", "CI95_LOW", "SAMPLES"):
         assert expected in text, expected
     assert "local/smollm2-135m" in text or "local/gemma3-270m" in text
     assert all(item in text for item in items)
     assert answers[items[0]] in sample_text and "TRANSCRIPT" in sample_text
+    assert outside == []  # the viewer fetched nothing from outside the machine
