@@ -72,7 +72,9 @@ def _inspect_logs(mock: MockUpstream, log_dir: Path, log_format: str) -> list[Pa
         "MOCKSVC_API_KEY": "test-key",
         "INSPECT_LOG_DIR": str(log_dir),
         "PYTHONPATH": str(ROOT),
+        "NO_PROXY": "127.0.0.1,localhost",
     }
+    before = mock.stats.requests
     done = subprocess.run(
         [sys.executable, "-m", "tests.bench.interop.inspect_task", str(log_dir), log_format],
         capture_output=True,
@@ -85,6 +87,8 @@ def _inspect_logs(mock: MockUpstream, log_dir: Path, log_format: str) -> list[Pa
     assert done.returncode == 0, done.stderr[-3000:]
     logs = sorted(log_dir.glob(f"*.{log_format}"))
     assert len(logs) == 2, done.stdout + done.stderr[-2000:]
+    # Every model call went to the loopback mock: 2 models x 3 questions x 2 epochs.
+    assert mock.stats.requests - before == 12
     return logs
 
 
