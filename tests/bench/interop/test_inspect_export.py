@@ -69,6 +69,8 @@ def test_a_run_reads_back_in_inspect_ai(results_db: Runs, tmp_path: Path) -> Non
                 assert sample.error is not None and "rate limited" in sample.error.message
                 assert sample.scores is None
                 continue
+            if log.eval.task == "humaneval-plus":  # the prompt, from the suite's data
+                assert isinstance(sample.input, str) and "def " in sample.input
             assert sample.scores is not None
             (score,) = sample.scores.values()
             assert score.value == ("C" if record.passed else "I")
