@@ -27,7 +27,7 @@ from benchwarden.store.warden_store import open_warden_store
 from benchwarden.warden.audit import AuditEntry, canonical, seal
 from benchwarden.warden.sequencer import DbAuditSequencer
 from benchwarden.warden.tenancy import GrantTerms, Tenancy
-from benchwarden.warden.terms_read import SqliteTermsReader, sqlite_reader
+from benchwarden.warden.terms_read import ReadFallback, SqliteTermsReader, sqlite_reader
 from tests.warden.conftest import Warden
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -75,6 +75,21 @@ def test_the_loop_read_returns_what_the_store_reads(tmp_path: Path) -> None:
     assert again is not None and again.key.status == "revoked"
     reader.close()
     store.close()
+
+
+async def test_a_loop_read_that_fails_falls_back_to_the_stores_read(warden: Warden) -> None:
+    tenant = warden.tenant()
+    broken = SqliteTermsReader(str(Path(warden.db).parent / "no-such-dir" / "w.db"))
+    with pytest.raises(ReadFallback):
+        broken.access(tenant.key_id, "mock-gpt")
+    warden.runtime.gate.reader = broken  # every read now fails on the loop
+    headers = {"authorization": f"Bearer {tenant.key}", **PURPOSE}
+    async with httpx.AsyncClient(base_url=warden.url, timeout=10) as http:
+        ok = await http.post("/v1/chat/completions", headers=headers, json=CHAT)
+        assert ok.status_code == 200  # read the store's way, on a worker
+        warden.runtime.tenancy.revoke_key(tenant.key_id)
+        refused = await http.post("/v1/chat/completions", headers=headers, json=CHAT)
+        assert refused.json()["error"]["code"] == "key_revoked"
 
 
 def test_no_loop_read_for_a_database_only_the_store_can_see() -> None:

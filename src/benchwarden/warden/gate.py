@@ -170,7 +170,8 @@ class Gate:
         entry = self._decision_entry(
             endpoint, decision, key, key_id, facts, call, reservation, request_sha256, context
         )
-        self.metrics.decisions.labels(
+        self.metrics.child(
+            self.metrics.decisions,
             endpoint,
             self.metrics.model_label(model),
             entry.decision,
@@ -354,12 +355,13 @@ class Gate:
             self.metrics.in_flight.dec()
             if admission.observation is not None and self.recorder is not None:
                 self.recorder.finish(admission.observation, outcome, code, usage)
-            model = self.metrics.model_label(admission.model)
-            self.metrics.outcomes.labels(admission.endpoint, model, outcome, code or "").inc()
-            self.metrics.tokens.labels(model, "input").inc(usage.input_tokens)
-            self.metrics.tokens.labels(model, "output").inc(usage.output_tokens)
-            self.metrics.latency.labels(
-                admission.endpoint, model, "true" if admission.stream else "false"
+            metrics = self.metrics
+            model = metrics.model_label(admission.model)
+            metrics.child(metrics.outcomes, admission.endpoint, model, outcome, code or "").inc()
+            metrics.child(metrics.tokens, model, "input").inc(usage.input_tokens)
+            metrics.child(metrics.tokens, model, "output").inc(usage.output_tokens)
+            metrics.child(
+                metrics.latency, admission.endpoint, model, "true" if admission.stream else "false"
             ).observe(time.perf_counter() - admission.started)
             self.writer.submit(
                 AuditEntry(

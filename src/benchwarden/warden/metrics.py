@@ -8,6 +8,7 @@ client typed), ``code`` comes from warden's own vocabulary.
 from __future__ import annotations
 
 from collections.abc import Collection
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
@@ -19,6 +20,7 @@ _FAST = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 
 class WardenMetrics:
     def __init__(self, served: Collection[str]) -> None:
         self.served = frozenset(served)
+        self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
         self.registry = CollectorRegistry(auto_describe=True)
         self.decisions = Counter(
             "warden_decisions",
@@ -62,6 +64,16 @@ class WardenMetrics:
         self.audit_records = Counter(
             "warden_audit_records", "Audit records committed.", registry=self.registry
         )
+
+    def child(self, metric: Any, *labels: str) -> Any:
+        """``metric.labels(*labels)``, kept: every request touches five of them, and
+        ``labels`` validates and locks on each call. The label values are bounded (see
+        the module docstring), so is this memo."""
+        key = (id(metric), labels)
+        found = self._children.get(key)
+        if found is None:
+            found = self._children[key] = metric.labels(*labels)
+        return found
 
     def model_label(self, model: str | None) -> str:
         return model if model in self.served else "other"

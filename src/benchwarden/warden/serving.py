@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import dataclasses
 import hashlib
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
 
 from starlette.requests import Request
@@ -33,6 +33,7 @@ from benchwarden.warden.gate import Admission, Gate
 from benchwarden.warden.http_io import (
     error_response,
     json_response,
+    plain_headers,
     read_body,
     with_limit_headers,
 )
@@ -128,8 +129,9 @@ async def serve_call(
     digest: str | None = None
     flags: list[str] = []
     plan = Plan(relayed=False)
+    headers = plain_headers(request)
     try:
-        body = await read_body(request, services.max_body_bytes)
+        body = await read_body(request, services.max_body_bytes, headers.get("content-length"))
         digest = hashlib.sha256(body).hexdigest()
         data = parse_json_object(body)
         if services.gate.recorder is not None:
@@ -139,17 +141,17 @@ async def serve_call(
             plan = plan_call(call, api, services.backends)
     except ApiError as exc:
         body_error = exc
-    context = agent_context(call, request.headers, plan.relayed, plan.removed) if call else {}
+    context = agent_context(call, headers, plan.relayed, plan.removed) if call else {}
     if call is not None and services.gate.recorder is not None:
-        flags = sorted({*flags, *agent_flags(call, request.headers)})
+        flags = sorted({*flags, *agent_flags(call, headers)})
     try:
         admission = await services.gate.admit(
-            endpoint, request.headers, call, body_error, digest, flags=flags, context=context
+            endpoint, headers, call, body_error, digest, flags=flags, context=context
         )
     except ApiError as exc:
         return error_response(dialect, exc)
     assert call is not None
-    response = await _admitted(services, admission, call, wire, dialect, plan, request, api)
+    response = await _admitted(services, admission, call, wire, dialect, plan, headers, api)
     return with_limit_headers(response, dialect, admission.reservation.snapshot)
 
 
@@ -160,12 +162,12 @@ async def _admitted(
     wire: Wire,
     dialect: Dialect,
     plan: Plan,
-    request: Request,
+    headers: Mapping[str, str],
     api: Api | None,
 ) -> Response:
     ticket = services.watch.register(admission.key.key_id, admission.grant.id, admission.model)
     if plan.relayed and api is not None:
-        return await _relay(services, admission, ticket, call, api, dialect, plan, request)
+        return await _relay(services, admission, ticket, call, api, dialect, plan, headers)
     try:
         client = services.backends.client(call.model)
     except ModelError as exc:
@@ -184,7 +186,7 @@ async def _relay(
     api: Api,
     dialect: Dialect,
     plan: Plan,
-    request: Request,
+    headers: Mapping[str, str],
 ) -> Response:
     backends = services.backends
     spec = backends.specs[call.model]
@@ -194,7 +196,7 @@ async def _relay(
         return _failed(services, admission, ticket, dialect, api_error_for(exc))
     removed = {index for index, _ in plan.removed}
     body = forwarded_body(call, spec.upstream_model, removed, api)
-    headers = forwarded_headers(request.headers, api, admission.purpose)
+    sent = forwarded_headers(headers, api, admission.purpose)
     relayed = RelayCall(
         services.gate,
         services.watch,
@@ -206,8 +208,8 @@ async def _relay(
         spec.attempt_timeout_s,
     )
     if call.stream:
-        return await relayed.open_stream(body, headers, plan.headers(), call.include_usage)
-    return await relayed.complete(body, headers, plan.headers())
+        return await relayed.open_stream(body, sent, plan.headers(), call.include_usage)
+    return await relayed.complete(body, sent, plan.headers())
 
 
 def _failed(

@@ -45,12 +45,37 @@ class Stopped(Exception):
         self.refusal = refusal
 
 
+async def _first_done(a: asyncio.Future[Any], b: asyncio.Future[Any]) -> None:
+    """Return once either is done: ``asyncio.wait(FIRST_COMPLETED)`` for two futures,
+    without its per-call set building and coroutine checks (it ran on every request
+    and on every streamed event)."""
+    if a.done() or b.done():
+        return
+    waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def wake(_: asyncio.Future[Any]) -> None:
+        if not waiter.done():
+            waiter.set_result(None)
+
+    a.add_done_callback(wake)
+    b.add_done_callback(wake)
+    try:
+        await waiter
+    finally:
+        a.remove_done_callback(wake)
+        b.remove_done_callback(wake)
+
+
 async def until_stopped(work: Awaitable[T], ticket: Ticket) -> T:
     """``work``'s result, unless the ticket is stopped first (raises Stopped)."""
+    if ticket.reason is not None:
+        if asyncio.iscoroutine(work):
+            work.close()  # never started: no "never awaited" warning
+        raise Stopped(ticket.reason)
     task = asyncio.ensure_future(work)
     stop = asyncio.ensure_future(ticket.stopped.wait())
     try:
-        await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
+        await _first_done(task, stop)
         if stop.done():
             assert ticket.reason is not None
             raise Stopped(ticket.reason)
@@ -98,7 +123,7 @@ class Pump(Generic[T]):
         if self._stop is None:
             self._stop = asyncio.ensure_future(self._ticket.stopped.wait())
         self._next = asyncio.ensure_future(_advance(self._stream))
-        await asyncio.wait({self._next, self._stop}, return_when=asyncio.FIRST_COMPLETED)
+        await _first_done(self._next, self._stop)
         if self._stop.done():
             raise Stopped(self._refusal())
         done, self._next = self._next, None

@@ -20,6 +20,7 @@ two on keys and grants in every state).
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 from datetime import UTC, datetime
@@ -73,18 +74,36 @@ class ReadFallback(Exception):
     """The fast read could not answer now (locked, I/O error): read the slow way."""
 
 
+# Decoding memos: the same key's row comes back with the same text on every request,
+# and parsing it (seven timestamps, two JSON lists) cost more than the query. These map
+# text to its parsed value only (immutable values: a datetime, a tuple); the row itself
+# is read afresh every time, so nothing here can keep a revoked key alive.
+@functools.lru_cache(maxsize=4096)
+def _parse_time(text: str) -> datetime:
+    parsed = datetime.fromisoformat(text)
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_list(text: str) -> tuple[str, ...]:
+    return tuple(json.loads(text) or ())
+
+
 def _time(value: Any) -> datetime | None:
     """SQLite keeps naive UTC text (see ``store.schema.UTCDateTime``)."""
     if value is None:
         return None
-    parsed = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return _parse_time(str(value))
 
 
 def _list(value: Any) -> list[str]:
     if value is None:
         return []
-    found = json.loads(value) if isinstance(value, (str, bytes)) else value
+    if isinstance(value, str):
+        return list(_parse_list(value))  # a fresh list: records are mutable
+    found = json.loads(value) if isinstance(value, bytes) else value
     return list(found or [])
 
 
