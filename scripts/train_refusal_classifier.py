@@ -14,6 +14,11 @@ Reads the four ``xstest_completions`` files (gpt4, llama2new, llama2orig, mistra
    fold, by an inner LOMO over its three models; the held-out model is never looked at.
    The string-matching baseline and the files' ``gpt4_label`` column are scored on the
    same rows.
+   Inside each training fold, the inner held-out logits also fit the temperatures and
+   choose the abstain band (``bench/refusal/calibration.py``); the held-out figures
+   (agreement on kept items, abstain rate, ECE, classifier + GPT-4 judge) follow, and the
+   same nested evaluation again with whole model families held out (Llama-2's two sets
+   together).
 2. Chooses the final hyperparameters by the inner scores pooled over all outer folds,
    fits on all four models, and writes ``params/refusal_classifier.npz`` and
    ``params/metrics.json`` into ``src/benchwarden/bench/refusal/``.
@@ -60,6 +65,13 @@ from benchwarden.bench.refusal.strings import LABELS, normalize, string_match_la
 
 SCRIPT_VERSION = "3"
 COMPLETION_MODELS = ("gpt4", "llama2new", "llama2orig", "mistralinstruct")
+FAMILIES = {
+    "gpt4": "gpt4",
+    "llama2new": "llama2",
+    "llama2orig": "llama2",
+    "mistralinstruct": "mistral",
+}
+"""llama2new and llama2orig are one model (Llama-2-70b-chat) under two system prompts."""
 PARAMS_DIR = Path(__file__).resolve().parent.parent / "src/benchwarden/bench/refusal/params"
 METRICS_FILE = "metrics.json"
 
@@ -286,7 +298,9 @@ class HeldOut:
         return two_stage(self.z3, self.zb)[1]
 
 
-def nested_lomo(design: Design, groups: np.ndarray) -> tuple[HeldOut, dict[str, Any]]:
+def nested_lomo(
+    design: Design, groups: np.ndarray, names: Sequence[str] = COMPLETION_MODELS
+) -> tuple[HeldOut, dict[str, Any]]:
     """Held-out logits for every row, with hyperparameters, temperatures and the abstain
     band all chosen in an inner LOMO.
 
@@ -303,12 +317,12 @@ def nested_lomo(design: Design, groups: np.ndarray) -> tuple[HeldOut, dict[str, 
     chosen: dict[str, dict[str, Any]] = {}
     calibrations: dict[str, Calibration] = {}
     fits: dict[tuple[str, Candidate], tuple[np.ndarray, np.ndarray]] = {}
-    for held_out in COMPLETION_MODELS:
+    for held_out in names:
         inner = {k: np.zeros(2, dtype=np.int64) for k in candidates()}
         inner_logits: dict[tuple[float, float], list[tuple[np.ndarray, np.ndarray]]] = {
             g: [] for g in GRID
         }
-        inner_models = [m for m in COMPLETION_MODELS if m != held_out]
+        inner_models = [m for m in names if m != held_out]
         for inner_out in inner_models:
             train = (groups != held_out) & (groups != inner_out)
             rows = groups == inner_out
@@ -416,6 +430,7 @@ def evaluate() -> dict[str, Any]:
         "held_out": held_out_figures(
             held.z3, held.zb, design.y, groups, held.calibrations, predictions["gpt4_label"]
         ),
+        "family_out": family_out(rows, design),
     }
 
 
@@ -488,6 +503,28 @@ def prompt_disjoint(folds: int = 5) -> dict[str, Any]:
             groups,
             dict.fromkeys(COMPLETION_MODELS, shipped),
             [r.gpt4_label for r in rows],
+        ),
+    }
+
+
+def family_out(rows: Sequence[Row], design: Design) -> dict[str, Any]:
+    """Diagnostic: the nested evaluation with whole *families* held out.
+
+    Plain LOMO holds out llama2new while training on llama2orig: the same Llama-2 model
+    under another system prompt, so for those two folds the family is not unseen. Here
+    the groups are the three families (GPT-4, Llama-2, Mistral): everything (candidate,
+    temperatures, band) is chosen by an inner leave-one-family-out over the other two
+    (fit on one family, validate on the other), and figures are reported per model.
+    """
+    families = np.array([FAMILIES[r.model] for r in rows])
+    names = tuple(dict.fromkeys(FAMILIES.values()))
+    held, selection = nested_lomo(design, families, names)
+    models = np.array([r.model for r in rows])
+    calibrations = {m: held.calibrations[FAMILIES[m]] for m in COMPLETION_MODELS}
+    return {
+        "chosen_per_held_out_family": selection["chosen_per_held_out_model"],
+        "held_out": held_out_figures(
+            held.z3, held.zb, design.y, models, calibrations, [r.gpt4_label for r in rows]
         ),
     }
 
@@ -591,6 +628,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(table(result))
     print("calibrated, with the abstain band (chosen inside each training fold):")
     print(band_table(result["held_out"]))
+    print("whole families held out (Llama-2 new and orig together), all chosen inside:")
+    print(band_table(result["family_out"]["held_out"]))
     print(f"selected: {json.dumps(result['selection']['final'])}")
     if not args.dry_run:
         classifier, _, _, _ = train_final(result)

@@ -152,27 +152,41 @@ def test_fresh_run_reproduces_the_abstain_band_figures(
     """Temperatures and bands are in the selection (checked exactly above); the held-out
     figures may move only as far as a couple of rows flipping across a boundary can."""
     assert fresh["goals"] == committed["goals"]
-    now, then = fresh["held_out"], committed["held_out"]
-    assert now.keys() == then.keys() == {*HELD_OUT, "pooled"}
-    for scope in then:
-        a, b = now[scope], then[scope]
-        assert a["n"] == b["n"]
-        assert abs(a["abstained"] - b["abstained"]) <= MAX_FLIPPED_ROWS, scope
-        for part in ("all", "kept", "classifier_plus_judge"):
-            n = b[part]["n"]
-            for rate in ("binary_agreement", "three_class_agreement"):
-                assert a[part][rate] == pytest.approx(
-                    b[part][rate], abs=2 * MAX_FLIPPED_ROWS / n
-                ), (scope, part, rate)
-        for kind, need in b["judge_needed"].items():
-            assert a["judge_needed"][kind] == pytest.approx(
-                need, abs=4 * MAX_FLIPPED_ROWS / b["abstained"]
-            ), (scope, kind)
-        for when in ("ece_before", "ece_after"):
-            for kind in ("three_class", "binary"):
-                assert a[when][kind] == pytest.approx(
-                    b[when][kind], abs=2 * MAX_FLIPPED_ROWS / b["n"]
-                ), (scope, when, kind)
+    family, family_then = fresh["family_out"], committed["family_out"]
+    assert family["chosen_per_held_out_family"] == family_then["chosen_per_held_out_family"]
+    for section in ("held_out", "family_out"):
+        now, then = _band(fresh, section), _band(committed, section)
+        assert now.keys() == then.keys() == {*HELD_OUT, "pooled"}
+        for scope in then:
+            _close(now[scope], then[scope], f"{section}/{scope}")
+
+
+def _band(result: dict[str, Any], section: str) -> dict[str, Any]:
+    figures: dict[str, Any] = result[section]
+    return figures["held_out"] if section == "family_out" else figures
+
+
+def _close(a: dict[str, Any], b: dict[str, Any], scope: str) -> None:
+    """One scope's band figures, within what two flipped rows can move."""
+    assert a["n"] == b["n"]
+    assert abs(a["abstained"] - b["abstained"]) <= MAX_FLIPPED_ROWS, scope
+    for part in ("all", "kept", "classifier_plus_judge"):
+        n = b[part]["n"]
+        for rate in ("binary_agreement", "three_class_agreement"):
+            assert a[part][rate] == pytest.approx(b[part][rate], abs=2 * MAX_FLIPPED_ROWS / n), (
+                scope,
+                part,
+                rate,
+            )
+    for kind, need in b["judge_needed"].items():
+        assert a["judge_needed"][kind] == pytest.approx(
+            need, abs=4 * MAX_FLIPPED_ROWS / b["abstained"]
+        ), (scope, kind)
+    for when in ("ece_before", "ece_after"):
+        for kind in ("three_class", "binary"):
+            assert a[when][kind] == pytest.approx(
+                b[when][kind], abs=2 * MAX_FLIPPED_ROWS / b["n"]
+            ), (scope, when, kind)
 
 
 def test_kept_items_meet_the_goals_on_every_held_out_model(committed: dict[str, Any]) -> None:
@@ -198,11 +212,13 @@ def test_calibration_lowers_the_pooled_calibration_error(fresh: dict[str, Any]) 
     assert sum(r["n"] for r in table) == pooled["n"]
 
 
-def test_docs_show_the_committed_held_out_figures(committed: dict[str, Any]) -> None:
-    """docs/REFUSAL.md's band table holds each model's kept agreement and abstain rate."""
+@pytest.mark.parametrize("section", ["held_out", "family_out"])
+def test_docs_show_the_committed_held_out_figures(committed: dict[str, Any], section: str) -> None:
+    """docs/REFUSAL.md's band tables hold each model's kept agreement and abstain rate,
+    with models held out and with whole families held out."""
     text = DOCS.read_text()
     for scope in (*HELD_OUT, "pooled"):
-        m = committed["held_out"][scope]
+        m = _band(committed, section)[scope]
         kept = f"{m['kept']['binary_agreement']:.3f} / {m['kept']['three_class_agreement']:.3f}"
         rate = f"{100 * m['abstain_rate']:.1f}%"
         lines = [ln for ln in text.splitlines() if ln.startswith(f"| {scope}")]
