@@ -38,6 +38,8 @@ ACTOR_NAME = "benchwarden-pacing"
 KEPT_TICKETS = 100_000
 """Tickets the actor remembers (an answer's token count may come after its success)."""
 
+READY_S = 60.0
+"""How long the driver waits for the budget's actor to be up before the run starts."""
 PACING_HEADERS = ("ratelimit", "retry-after")
 """What a header's name holds when the pacer reads it (``pacing.headers``)."""
 
@@ -305,7 +307,7 @@ class ClusterPacer(RatePacer):
 
 def start_budget(ray: Any) -> Any:
     """The run's budget actor (on the driver: owned by it, gone with it), on the
-    driver's node when it can be; reserves no CPU."""
+    driver's node when it can be; reserves no CPU. Returns once it answers."""
     options: dict[str, Any] = {"name": ACTOR_NAME, "get_if_exists": True}
     try:  # through a ray:// client the driver may have no node of its own
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
@@ -315,7 +317,12 @@ def start_budget(ray: Any) -> Any:
     except Exception as exc:  # anywhere Ray likes, then
         log.debug("the pacing budget is not pinned to the driver's node: %s", exc)
     actor_class = ray.remote(num_cpus=0, max_restarts=0)(PacingBudget)
-    return actor_class.options(**options).remote()
+    actor = actor_class.options(**options).remote()
+    try:  # up before the first unit: its process start is the run's, not a call's
+        ray.get(actor.states.remote(), timeout=READY_S)
+    except Exception as exc:  # calls queue for it (or pace alone if it never comes)
+        log.warning("the cluster's pacing budget is not up yet: %s", exc)
+    return actor
 
 
 _shared_here = False
