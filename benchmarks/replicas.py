@@ -15,15 +15,17 @@
    third replica left out). For each: the maximum rate (closed loop: wrk, 64
    connections), the added p50/p99 at a fixed open-loop rate (minus the mock called
    directly at the same rate, measured just before), and the CPU per request of the
-   warden processes, Redis, PostgreSQL and nginx over the closed-loop run.
+   warden processes, Redis, PostgreSQL and nginx over the closed-loop run. The three
+   setups run at once and are measured in turn, --rounds times (medians reported), so
+   background load on the machine falls on each alike.
 
     python benchmarks/replicas.py [--pg postgresql://...] [--redis redis://...] \\
-        [--seconds 4] [--rate 100] [--parts admission,audit,e2e] [--save FILE.md]
+        [--seconds 4] [--rate 50] [--rounds 3] [--parts admission,audit,e2e] [--save FILE.md]
 
 Without --pg / --redis the benchmark starts its own PostgreSQL (initdb in a temp
 folder) and redis-server (deploy/redis.conf), so their CPU can be counted; with them,
 the database should be empty or throwaway (records are appended to its chain) and an
-outside Redis's CPU is not counted. Bounded: about 3 minutes at the defaults. 2 cores
+outside Redis's CPU is not counted. Bounded: about 5 minutes at the defaults. 2 cores
 bound what more replicas can show: the CPU per request (and the per-commit batch size)
 is the figure that carries to bigger machines.
 """
@@ -257,8 +259,16 @@ class Servers:
     def cpu(self) -> dict[str, float]:
         return {
             "redis": tree_cpu_seconds(self.redis_pid) if self.redis_pid else math.nan,
-            "postgres": tree_cpu_seconds(self.pg_pid) if self.pg_pid else math.nan,
+            "postgres": _with_reaped(self.pg_pid) if self.pg_pid else math.nan,
         }
+
+
+def _with_reaped(pid: int) -> float:
+    """The process tree's CPU plus what its exited children used: PostgreSQL's
+    backends end with their connections, and their CPU must not vanish with them."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    reaped = (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")  # cutime, cstime
+    return tree_cpu_seconds(pid) + reaped
 
 
 def _wait_port(port: int, proc: Proc, timeout_s: float = 20.0) -> None:
@@ -319,6 +329,7 @@ def _nginx(workdir: Path, ports: list[int]) -> tuple[Proc, int]:
 def _start(name: str, n: int, redis: bool, workdir: Path, servers: Servers, backends: Path,
            key: str) -> Setup:  # fmt: skip
     extra = ["--limits", servers.redis] if redis else []
+    workdir.mkdir(parents=True, exist_ok=True)
     setup = Setup(name)
     started = [_replica(f"replica-{i}", workdir, servers.pg, backends, extra) for i in range(n)]
     setup.replicas = [proc for proc, _port in started]
@@ -347,7 +358,44 @@ def _cpu(setup: Setup, servers: Servers) -> dict[str, float]:
     }
 
 
-def e2e_figures(servers: Servers, rate: int, save: Path | None) -> None:
+SETUPS = (("1 x in-process", 1, False), ("1 x redis", 1, True), ("2 x redis+nginx", 2, True))
+
+
+def _measure(setup: Setup, servers: Servers, direct: Target, key: str, rate: int,
+             workdir: Path) -> Row:  # fmt: skip
+    target = _target(setup.name, setup.url, key)
+    before = _cpu(setup, servers)
+    closed = measure_closed(target, E2E, workdir)
+    after = _cpu(setup, servers)
+    base = measure_open(direct, rate, E2E)  # the mock alone, just before, same rate
+    run = measure_open(target, rate, E2E)
+    row = Row(setup.name, closed.ok_per_s, closed.p50_ms, closed.p99_ms, load1=closed.load1)
+    if rate > 0.9 * closed.ok_per_s:
+        row.failures = f"open loop {rate}/s is over 90% of the maximum: queueing. "
+    row.plus50, row.plus99 = run.p50_ms - base.p50_ms, run.p99_ms - base.p99_ms
+    fails = {**closed.failures, **{f"open {k}": v for k, v in run.failures.items()}}
+    row.failures += ", ".join(f"{k} x{v}" for k, v in sorted(fails.items()))
+    row.cpu_ms = {k: 1000 * (after[k] - before[k]) / max(1, closed.ok) for k in before}
+    return row
+
+
+def _median(rows: list[Row]) -> Row:
+    """Each figure's median over the rounds (failures joined)."""
+
+    def mid(values: list[float]) -> float:
+        return statistics.median(values)
+
+    out = Row(rows[0].name)
+    for name in ("max_rate", "closed_p50", "closed_p99", "plus50", "plus99", "load1"):
+        setattr(out, name, mid([getattr(r, name) for r in rows]))
+    out.cpu_ms = {k: mid([r.cpu_ms[k] for r in rows]) for k in rows[0].cpu_ms}
+    out.failures = "; ".join(r.failures for r in rows if r.failures)
+    return out
+
+
+def e2e_figures(servers: Servers, rate: int, rounds: int, save: Path | None) -> None:
+    """All three setups run at once, measured in turn, ``rounds`` times: background
+    load falls on each alike; the table gives each figure's median."""
     load_before = os.getloadavg()[0]
     workdir = Path(tempfile.mkdtemp(prefix="bw-replicas-"))
     _cleanups.append(lambda: shutil.rmtree(workdir, ignore_errors=True))
@@ -355,30 +403,21 @@ def e2e_figures(servers: Servers, rate: int, save: Path | None) -> None:
     _cli(servers.pg, "key", "list")  # migrate once, before replicas start on it
     key, backends = _tenancy(servers.pg, workdir, mock_port)
     direct = start_direct(mock_port)
-    rows: list[Row] = []
-    for name, n, shared in (("1 x in-process", 1, False), ("1 x redis", 1, True),
-                            ("2 x redis+nginx", 2, True)):  # fmt: skip
-        setup = _start(name, n, shared, workdir, servers, backends, key)
-        target = _target(name, setup.url, key)
-        try:
-            before = _cpu(setup, servers)
-            closed = measure_closed(target, E2E, workdir)
-            after = _cpu(setup, servers)
-            base = measure_open(direct, rate, E2E)
-            run = measure_open(target, rate, E2E)
-        finally:
-            for proc in [*setup.replicas, *([setup.nginx] if setup.nginx else [])]:
-                proc.stop()
-        row = Row(name, closed.ok_per_s, closed.p50_ms, closed.p99_ms, load1=closed.load1)
-        if rate > 0.9 * closed.ok_per_s:
-            row.failures = f"open loop {rate}/s is over 90% of the maximum: queueing. "
-        row.plus50, row.plus99 = run.p50_ms - base.p50_ms, run.p99_ms - base.p99_ms
-        fails = {**closed.failures, **{f"open {k}": v for k, v in run.failures.items()}}
-        row.failures += ", ".join(f"{k} x{v}" for k, v in sorted(fails.items()))
-        row.cpu_ms = {k: 1000 * (after[k] - before[k]) / max(1, closed.ok) for k in before}
-        rows.append(row)
-        print(f"  measured {name}: {closed.ok_per_s:.0f}/s", flush=True)
-    lines = _e2e_table(rows, rate)
+    setups = [
+        _start(name, n, shared, workdir / name.replace(" ", ""), servers, backends, key)
+        for name, n, shared in SETUPS
+    ]
+    measured: dict[str, list[Row]] = {setup.name: [] for setup in setups}
+    for round_ in range(rounds):
+        for setup in setups:
+            row = _measure(setup, servers, direct, key, rate, workdir)
+            measured[setup.name].append(row)
+            print(f"  round {round_ + 1}: {setup.name}: {row.max_rate:.0f}/s, warden "
+                  f"{row.cpu_ms['warden']:.2f} ms/request", flush=True)  # fmt: skip
+    for setup in setups:
+        for proc in [*setup.replicas, *([setup.nginx] if setup.nginx else [])]:
+            proc.stop()
+    lines = _e2e_table([_median(rows) for rows in measured.values()], rate, rounds)
     print("\n".join(lines))
     if save is not None:
         save.parent.mkdir(parents=True, exist_ok=True)
@@ -389,13 +428,14 @@ def e2e_figures(servers: Servers, rate: int, save: Path | None) -> None:
             out.write("\n".join(lines) + "\n```\n")
 
 
-def _e2e_table(rows: list[Row], rate: int) -> list[str]:
+def _e2e_table(rows: list[Row], rate: int, rounds: int) -> list[str]:
     def f(value: float, digits: int = 2) -> str:
         return "-" if math.isnan(value) else f"{value:.{digits}f}"
 
     lines = [
         f"\nend to end, zero-latency mock upstream; closed loop: wrk, {E2E.connections} "
-        f"connections; open loop: {rate}/s; CPU: ms per OK request over the closed loop",
+        f"connections; open loop: {rate}/s; CPU: ms per OK request over the closed loop; "
+        f"medians of {rounds} interleaved rounds",
         f"{'setup':<17}{'max/s':>7}{'p50':>8}{'p99':>8}{'+p50':>9}{'+p99':>9}"
         f"{'warden':>8}{'redis':>7}{'pg':>7}{'nginx':>7}{'w+redis':>9}{'load1':>7}  failures",
     ]
@@ -425,6 +465,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--rate", type=int, default=50, help="open-loop rate, requests/s")
     parser.add_argument("--parts", default="admission,audit,e2e")
+    parser.add_argument("--rounds", type=int, default=3, help="end-to-end rounds (medians)")
     parser.add_argument("--save", type=Path, help="append the end-to-end table to this file")
     args = parser.parse_args()
     parts = set(args.parts.split(","))
@@ -437,7 +478,7 @@ def main() -> None:
         if "audit" in parts:
             audit_figures(servers.pg, args.seconds)
         if "e2e" in parts:
-            e2e_figures(servers, args.rate, args.save)
+            e2e_figures(servers, args.rate, args.rounds, args.save)
 
 
 if __name__ == "__main__":
