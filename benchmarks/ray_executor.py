@@ -89,7 +89,13 @@ def run_proper(db: Path, run_id: str) -> tuple[int, float]:
         ).fetchall()
     bad = [r for r in rows if r[0] != "ok"]
     if bad:
-        raise SystemExit(f"{run_id}: {len(bad)} samples not ok")
+        with sqlite3.connect(db) as conn:
+            why = conn.execute(
+                "SELECT error_kind, error_message, count(*) FROM samples WHERE run_id = ? "
+                "AND status != 'ok' GROUP BY error_kind, error_message LIMIT 5",
+                (run_id,),
+            ).fetchall()
+        raise SystemExit(f"{run_id}: {len(bad)} samples not ok: {why}")
     start = min(datetime.fromisoformat(r[1]) for r in rows)
     end = max(datetime.fromisoformat(r[2]) for r in rows)
     return len(rows), (end - start).total_seconds()
