@@ -90,8 +90,9 @@ def test_uncertain_answers_go_to_the_refusal_judge(
     args += ["--config", str(config), "--db", str(db)]
     result = cli(*args, "--refusal-judge", "mock-judge", "--run-id", "band")
     assert result.returncode == 0, result.stderr + result.stdout
-    # The judge labels every answer (as --judge does), for the run's purpose.
-    assert servers["mock-judge"].stats.requests == 12
+    # The refusal judge alone is asked about the uncertain answers only (6 of 12), for
+    # the run's purpose.
+    assert servers["mock-judge"].stats.requests == 6
     assert set(servers["mock-judge"].stats.purposes) == {"safety-evaluation"}
 
     details = _details(db, "band")
@@ -107,11 +108,32 @@ def test_uncertain_answers_go_to_the_refusal_judge(
     for d in details["mock-sure"]:
         assert d["uncertain"] is False and d["labeler"] == "classifier"
         assert d["label"] == "full_refusal" and "classifier_label" not in d
-        assert d["judges"]["mock-judge"]["label"] == "full_refusal"  # judged all the same
-
-    # Agreement tables compare the judge with the classifier's own labels (12 pairs,
-    # 6 of which disagree), not with the labels the judge itself decided.
+        assert "judges" not in d and "decider_verdict" not in d  # never asked
+    for d in details["mock-unsure"]:
+        assert d["judges"] == {} and d["decider_verdict"]["label"] == "full_refusal"
+    # A judge asked about the uncertain answers alone is no --judge: its verdicts on a
+    # subset would skew the agreement and per-judge rate tables, so they have none.
     compared = cli("compare", "band", "--db", str(db), "--format", "json")
+    assert json.loads(compared.stdout)["safety"].get("judges", []) == []
+
+    # Also a --judge: it labels every answer. Agreement tables compare it with the
+    # classifier's own labels (12 pairs, 6 of which disagree), not with the labels the
+    # judge itself decided.
+    both = cli(
+        *args,
+        "--refusal-judge",
+        "mock-judge",
+        "--judge",
+        "mock-judge",
+        "--run-id",
+        "both",
+        "--no-cache",
+    )
+    assert both.returncode == 0, both.stderr + both.stdout
+    assert servers["mock-judge"].stats.requests == 6 + 12
+    for d in _details(db, "both")["mock-sure"]:
+        assert d["judges"]["mock-judge"]["label"] == "full_refusal"  # judged all the same
+    compared = cli("compare", "both", "--db", str(db), "--format", "json")
     (agreement,) = json.loads(compared.stdout)["safety"]["judges"]
     assert agreement["n"] == 12 and agreement["agreement"] == pytest.approx(0.5)
 

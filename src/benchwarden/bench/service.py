@@ -60,6 +60,9 @@ class RunRequest:
     # Judge models (``--judge``): suites that judge answers (writing, safety) use them.
     # Not part of the run's identity: judges may be added when a run is resumed.
     judges: Sequence[str] = ()
+    # Safety suites: the judge that decides the answers the refusal classifier is unsure
+    # of (``--refusal-judge``), asked about those only; None: the first ``--judge``.
+    refusal_judge: str | None = None
     # Writing suites: "auto" (pairwise with 2+ models, else single grades), "pairwise",
     # "single" or "both". Not part of the identity either.
     writing_mode: str = "auto"
@@ -131,8 +134,11 @@ def prepare(store: Store, request: RunRequest, configured: dict[str, ModelSpec])
         raise RunRefused(str(exc)) from exc
     if len(set(request.judges)) != len(request.judges):
         raise RunRefused("a judge is named twice; name each judge once")
+    # The deciding judge first (see JudgedScorerFactory); asked about every answer only
+    # when it is also a --judge.
+    named = [*([request.refusal_judge] if request.refusal_judge else []), *request.judges]
     try:
-        judge_specs = {name: resolve(name, configured) for name in request.judges}
+        judge_specs = {name: resolve(name, configured) for name in dict.fromkeys(named)}
     except ModelError as exc:
         raise RunRefused(f"judge: {exc}") from exc
     # A judge is called for the run's purpose too, so its terms must permit it.
@@ -186,6 +192,7 @@ def prepare(store: Store, request: RunRequest, configured: dict[str, ModelSpec])
                     n: s.base_url or f"{s.provider}:{s.upstream_model}" for n, s in specs.items()
                 },
                 "judges": list(judge_specs),
+                "refusal_judge": request.refusal_judge,
             },
             # The command line may carry a database URL with its password (--db).
             command=mask_url(request.command),
@@ -205,13 +212,18 @@ def prepare(store: Store, request: RunRequest, configured: dict[str, ModelSpec])
 
 
 def with_judges(
-    suites: dict[str, Suite], judges: dict[str, ModelClient], purpose: str
+    suites: dict[str, Suite],
+    judges: dict[str, ModelClient],
+    purpose: str,
+    every: Sequence[str] | None = None,
 ) -> dict[str, Suite]:
-    """Suites whose answers the run's judges also score get their judged scorer."""
+    """Suites whose answers the run's judges also score get their judged scorer
+    (``every``: the judges that label every answer; default all)."""
     if not judges:
         return suites
+    labels_all = frozenset(judges if every is None else every)
     return {
-        name: dataclasses.replace(suite, scorer=suite.judged(judges, purpose))
+        name: dataclasses.replace(suite, scorer=suite.judged(judges, purpose, labels_all))
         if suite.judged is not None
         else suite
         for name, suite in suites.items()
@@ -270,6 +282,7 @@ def suite_refs(
             languages=tuple(request.languages) if agentic else (),
             limits=tuple(sorted(request.attempt_limits.items())) if agentic else (),
             judges=tuple(judges) if suite.judged is not None else (),
+            judges_every=tuple(request.judges) if suite.judged is not None else (),
         )
     return refs
 
@@ -312,7 +325,7 @@ async def execute(
         runner = Runner(
             store,
             prepared.run.run_id,
-            with_judges(prepared.suites, judges, request.purpose),
+            with_judges(prepared.suites, judges, request.purpose, request.judges),
             prepared.items,
             prepared.specs,
             clients,
@@ -344,8 +357,10 @@ async def execute(
             if outcome.interrupted:
                 note = "interrupted; run the same command to resume"
             store.update_run(prepared.run.run_id, status=outcome.status, note=note)
-        if judges and not outcome.interrupted:
-            await _judge_writing(store, prepared, request, judges, outcome)
+        # Writing pairs are judged by the --judge models, never by a refusal judge alone.
+        writing_judges = {n: c for n, c in judges.items() if n in request.judges}
+        if writing_judges and not outcome.interrupted:
+            await _judge_writing(store, prepared, request, writing_judges, outcome)
     finally:
         if executor is not None:
             await executor.aclose()

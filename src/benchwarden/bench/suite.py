@@ -13,9 +13,11 @@ from typing import Any, Protocol
 from benchwarden.models.protocol import ModelClient
 from benchwarden.models.types import Message, Mode, Usage
 
-# Given the run's judge clients (by name) and its purpose, the scorer that also asks
-# them (see Suite.judged).
-JudgedScorerFactory = Callable[[Mapping[str, ModelClient], str], "Scorer"]
+# Given the run's judge clients (by name, the deciding judge first), its purpose and
+# the names of the judges that label every answer (``--judge``; a judge named only as
+# the decider is asked only where the scorer needs it), the scorer that also asks them
+# (see Suite.judged).
+JudgedScorerFactory = Callable[[Mapping[str, ModelClient], str, frozenset[str]], "Scorer"]
 
 
 @dataclass(frozen=True, slots=True)

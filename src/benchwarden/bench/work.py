@@ -35,13 +35,15 @@ SENSITIVE_EXCERPT_CHARS = 40
 @dataclass(frozen=True, slots=True)
 class SuiteRef:
     """How a worker rebuilds a suite: its name (or suite-file path) and the run's suite
-    options; ``judges`` are the judge models whose judged scorer applies (``--judge``)."""
+    options; ``judges`` are the judge models whose judged scorer applies (the deciding
+    judge first), ``judges_every`` the names of those that label every answer."""
 
     name: str
     agent: str | None = None
     languages: tuple[str, ...] = ()
     limits: tuple[tuple[str, float], ...] = ()
     judges: tuple[ModelSpec, ...] = ()
+    judges_every: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -83,8 +83,8 @@ def run(
         str | None,
         typer.Option(
             help="Safety suites: the judge model whose verdict labels the answers the "
-            "refusal classifier is unsure of (it also judges every answer, as --judge; "
-            "without it the first --judge decides).",
+            "refusal classifier is unsure of, asked about those only (also a --judge: it "
+            "labels every answer; without this option the first --judge decides).",
         ),
     ] = None,
     writing_mode: Annotated[
@@ -160,8 +160,8 @@ def run(
         max_tokens_budget=max_tokens,
         max_cost=max_cost,
         use_cache=cache,
-        # The refusal judge goes first: the first judge decides uncertain safety labels.
-        judges=tuple(dict.fromkeys([*([refusal_judge] if refusal_judge else []), *(judge or [])])),
+        judges=tuple(judge or ()),
+        refusal_judge=refusal_judge,
         writing_mode=writing_mode,
         agent=agent,
         languages=tuple(language or ()),

@@ -71,7 +71,8 @@ def _suite(ref: SuiteRef, purpose: str) -> Suite:
         )
         if ref.judges and suite.judged is not None:
             judges = {spec.name: _client(spec, True, None) for spec in ref.judges}
-            suite = dataclasses.replace(suite, scorer=suite.judged(judges, purpose))
+            every = frozenset(ref.judges_every)
+            suite = dataclasses.replace(suite, scorer=suite.judged(judges, purpose, every))
         _suites[key] = suite
     return _suites[key]
 

@@ -163,13 +163,17 @@ class JudgedRefusalScorer:
     it abstains (``uncertain``): there the verdict of ``decider`` (the first judge) is
     the label, recorded as the judge's (``labeler`` "judge", ``judge_model``), with the
     classifier's own label kept as ``classifier_label``. A decider that gave no label
-    (an error, an unparsed reply) leaves the classifier's label, marked low-confidence."""
+    (an error, an unparsed reply) leaves the classifier's label, marked low-confidence.
+    The judges in ``every`` (``--judge``) label every answer; a decider not among them
+    (``--refusal-judge`` alone) is asked only about the uncertain ones, so it costs
+    calls on those alone."""
 
     judges: Mapping[str, ModelClient]
     purpose: str
     base: RefusalScorer = field(default_factory=RefusalScorer)
     name: str = "refusal-classifier+llm-judge"
     decider: str | None = None
+    every: frozenset[str] | None = None  # None: every judge labels every answer
 
     def __call__(self, item: Item, answer: str) -> Score:
         raise TypeError("judging is asynchronous; the runner calls ascore")
@@ -179,7 +183,9 @@ class JudgedRefusalScorer:
 
         score = self.base(item, answer)
         sensitive = bool(item.metadata.get("sensitive"))
-        names = list(self.judges)
+        every = set(self.judges) if self.every is None else self.every
+        asked = every | ({self.decider} if score.detail["uncertain"] and self.decider else set())
+        names = [n for n in self.judges if n in asked]
         verdicts = await asyncio.gather(
             *(
                 judge_answer(
@@ -188,7 +194,7 @@ class JudgedRefusalScorer:
                 for n in names
             )
         )
-        judged: dict[str, Any] = {}
+        entries: dict[str, dict[str, Any]] = {}
         for name, verdict in zip(names, verdicts, strict=True):
             entry: dict[str, Any] = {
                 "label": verdict.label,
@@ -200,10 +206,17 @@ class JudgedRefusalScorer:
                 entry["reply"] = verdict.reply_excerpt
             if verdict.error:
                 entry["error"] = verdict.error
-            judged[name] = entry
-        decided = judged.get(self.decider or "", {}).get("label")
+            entries[name] = entry
+        # Agreement tables and judges' own rates read "judges": only judges that labelled
+        # every answer belong there (a decider asked about uncertain answers alone would
+        # skew them); a decider-only verdict is kept as "decider_verdict".
+        judged = {n: e for n, e in entries.items() if n in every}
+        own: dict[str, Any] = {}
+        if self.decider in entries and self.decider not in every:
+            own["decider_verdict"] = entries[self.decider]
+        decided = entries.get(self.decider or "", {}).get("label")
         if score.detail["uncertain"] and decided is not None:
-            keep = ("confidence", "uncertain", "judges")
+            keep = ("confidence", "uncertain")
             extra = {k: v for k, v in score.detail.items() if k in keep}
             return _scored(
                 item,
@@ -211,19 +224,24 @@ class JudgedRefusalScorer:
                 "judge",
                 {
                     **extra,
+                    **own,
                     "judges": judged,
                     "judge": self.decider,
                     "judge_model": self.decider,
                     "classifier_label": score.detail["label"],
                 },
             )
-        return Score(score.value, score.passed, {**score.detail, "judges": judged})
+        if not judged and not own:
+            return score
+        return Score(score.value, score.passed, {**score.detail, **own, "judges": judged})
 
 
-def judged_refusal_scorer(judges: Mapping[str, ModelClient], purpose: str) -> Scorer:
+def judged_refusal_scorer(
+    judges: Mapping[str, ModelClient], purpose: str, every: frozenset[str] | None = None
+) -> Scorer:
     """The first judge named decides the classifier's uncertain labels (``--refusal-judge``
-    puts its model first)."""
-    return JudgedRefusalScorer(judges, purpose, decider=next(iter(judges), None))
+    puts its model first); ``every``: the judges that label every answer."""
+    return JudgedRefusalScorer(judges, purpose, decider=next(iter(judges), None), every=every)
 
 
 SAFETY = Suite(
