@@ -22,8 +22,10 @@ WRITE_OPTION = "benchwarden_write"
 # ROLLBACK around it; on warden's request path that was a quarter of the read's cost.
 SINGLE_READ_OPTION = "benchwarden_single_read"
 # Connections kept open: warden reads from a pool of threads; opening a SQLite
-# connection (and its pragmas) per overflowing request cost more than the query.
-SQLITE_POOL_SIZE = 16
+# connection (and its pragmas) per overflowing request cost more than the query, and
+# with PostgreSQL's default of 5 one replica under load opened a new session (a backend
+# process) for about one request in twenty.
+POOL_SIZE = 16
 
 
 def _sqlite_memory(url: URL) -> bool:
@@ -73,7 +75,7 @@ def create_engine(url: URL) -> Engine:
             kwargs["poolclass"] = StaticPool  # one shared connection, or each sees its own DB
         else:
             Path(str(url.database)).parent.mkdir(parents=True, exist_ok=True)
-            kwargs["pool_size"] = SQLITE_POOL_SIZE
+            kwargs["pool_size"] = POOL_SIZE
         engine = sa.create_engine(url, json_serializer=_json_dumps, **kwargs)
         sa.event.listen(engine, "connect", _on_sqlite_connect)
         sa.event.listen(engine, "begin", _on_sqlite_begin)
@@ -82,7 +84,11 @@ def create_engine(url: URL) -> Engine:
     if "connect_timeout" not in url.query:
         connect_args["connect_timeout"] = PG_CONNECT_TIMEOUT_S
     return sa.create_engine(
-        url, json_serializer=_json_dumps, pool_pre_ping=True, connect_args=connect_args
+        url,
+        json_serializer=_json_dumps,
+        pool_pre_ping=True,
+        pool_size=POOL_SIZE,
+        connect_args=connect_args,
     )
 
 
