@@ -1233,6 +1233,9 @@ def main() -> int:
     parser.add_argument(
         "--no-stream", action="store_true", help="the open loop without streaming runs"
     )
+    parser.add_argument(
+        "--rates", default=None, help="comma-separated open-loop rates (default: 50..1600)"
+    )
     parser.add_argument("--latency", type=float, default=0.0, help="mock upstream latency (s)")
     parser.add_argument("--json", type=Path, default=None, help="write the figures here too")
     parser.add_argument("--loadgen", help=argparse.SUPPRESS)
@@ -1242,6 +1245,8 @@ def main() -> int:
     s = Settings.quick() if args.quick else Settings()
     if args.no_stream:
         s = dataclasses.replace(s, streaming=False)
+    if args.rates:
+        s = dataclasses.replace(s, rates=tuple(int(r) for r in args.rates.split(",")))
     names = [n.strip() for n in args.only.split(",") if n.strip()]
     unknown = set(names) - {"warden", "litellm", "portkey"}
     if unknown:

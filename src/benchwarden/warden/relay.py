@@ -65,14 +65,19 @@ def forwarded_headers(
     return sent
 
 
-def _served_name(data: dict[str, Any], api: Api, served: str) -> None:
-    """The client asked for the served name; it gets that name back."""
-    if "model" in data:
+def _served_name(data: dict[str, Any], api: Api, served: str) -> bool:
+    """The client asked for the served name; it gets that name back. True when a name
+    had to change."""
+    changed = False
+    if "model" in data and data["model"] != served:
         data["model"] = served
+        changed = True
     for key in ("message", "response"):  # message_start; response.created/completed
         inner = data.get(key)
-        if isinstance(inner, dict) and "model" in inner:
+        if isinstance(inner, dict) and "model" in inner and inner["model"] != served:
             inner["model"] = served
+            changed = True
+    return changed
 
 
 class RelayCall:
@@ -217,9 +222,13 @@ class _RelayedStream:
         usage_only = self.call.api == "chat" and not parsed.get("choices") and "usage" in parsed
         if usage_only and not self.client_wants_usage:
             return None
+        changed = False
         if self.call.api == "chat" and not self.client_wants_usage:
+            changed = "usage" in parsed  # a null one too: the client did not ask
             parsed.pop("usage", None)
-        _served_name(parsed, self.call.api, self.call.admission.model)
+        changed = _served_name(parsed, self.call.api, self.call.admission.model) or changed
+        if not changed and "\n" not in data:
+            return sse(data, event)  # as the upstream sent it: no second serialisation
         return sse(parsed, event)
 
     async def body(self) -> AsyncIterator[bytes]:
