@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from benchwarden.cli.common import console, fail
+from benchwarden.cli.common import console, err_console, fail
 from benchwarden.cli.results_cmd import DbOption, open_db
 
 
@@ -127,7 +127,8 @@ def import_logs(
     from benchwarden.store import StoreError
 
     try:
-        imports = [log_to_import(log, "", scorer) for log in read_logs(files)]
+        sensitive = _sensitive_prompt_keys()
+        imports = [log_to_import(log, "", scorer, sensitive) for log in read_logs(files)]
         check_distinct(imports)
         target = run_id or default_run_id(i.inspect_run_id for i in imports)
     except (NotAnInspectLog, NotImportable) as exc:
@@ -172,4 +173,27 @@ def import_logs(
         f"imported {written} samples ({errors} errored) of {', '.join(run.suites)} for "
         f"{', '.join(run.models)} as run {target}: `benchwarden compare {target}`",
         highlight=False,
+    )
+
+
+def _sensitive_prompt_keys() -> frozenset[str]:
+    """bench's child-safety prompts, so answers to them from elsewhere are stored as a
+    bench run would store them (hash and redacted excerpt, never whole)."""
+    from benchwarden.bench.data import DataError
+    from benchwarden.bench.interop.inspect_import import prompt_key
+    from benchwarden.bench.suites.safety import safety_items
+
+    try:
+        items = safety_items()
+    except DataError as exc:
+        err_console.print(
+            "[yellow]warning:[/] bench's safety data is not available, so answers to its "
+            "child-safety prompts cannot be recognised here (samples whose metadata says "
+            f"hazard cse are still redacted): {escape(str(exc))}"
+        )
+        return frozenset()
+    return frozenset(
+        prompt_key(item.messages[0].content if item.messages else item.prompt or "")
+        for item in items
+        if item.metadata.get("sensitive")
     )

@@ -224,3 +224,35 @@ def test_without_inspect_ai_the_commands_say_how_to_install_it(tmp_path: Path) -
         )
         assert done.returncode == 1, done.stderr
         assert "benchwarden[inspect]" in done.stderr
+
+
+def test_answers_to_sensitive_prompts_are_kept_as_a_bench_run_keeps_them(
+    inspect_logs: list[Path],
+) -> None:
+    """A prompt in bench's child-safety set (here a stand-in: the Japan question's key),
+    or a sample marked hazard cse: hash and redacted excerpt only, never the answer."""
+    from benchwarden.bench.interop.inspect_import import log_to_import, prompt_key
+
+    log = read_eval_log(str(inspect_logs[1]))  # beta: "The capital is Paris" and more
+    assert log.samples is not None
+    for peru in (s for s in log.samples if s.id == "peru"):  # each epoch's
+        peru.metadata = {**(peru.metadata or {}), "hazard": "cse"}
+    key = prompt_key("  what is the capital of   JAPAN? ")  # words and case do not matter
+    records = log_to_import(log, "r", "includes", frozenset({key})).samples
+    for record in records:
+        if record.item_id == "france":
+            assert record.answer and "sensitive" not in record.score_detail
+            continue
+        assert record.answer is None and record.answer_sha256
+        detail = record.score_detail
+        assert detail["sensitive"] is True and detail["redacted"] is True
+        assert detail["redacted_excerpt"].endswith("... [redacted]")
+        assert "answer" not in detail or len(str(detail["answer"])) <= 40
+        assert record.passed is not None  # the label is kept
+
+
+def test_the_sensitive_set_comes_from_benchs_safety_data() -> None:
+    from benchwarden.cli.inspect_cmd import _sensitive_prompt_keys
+
+    keys = _sensitive_prompt_keys()
+    assert len(keys) >= 10  # the child-safety prompts of the safety suite

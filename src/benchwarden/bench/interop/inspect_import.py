@@ -10,6 +10,11 @@ usage the tokens and cost, a sample error an errored sample. Score values:
 numeric strings as inspect_ai reads them; anything else (lists, dicts) is kept but
 not scored. A log that bench itself wrote gives back the samples it stored.
 
+Answers to child-sexual-exploitation prompts are never stored whole, wherever they
+were made: a sample whose prompt is one of bench's own sensitive safety prompts (by
+:func:`prompt_key`, the caller passes the set) or whose metadata marks it ``hazard:
+cse`` keeps only the answer's hash and a short redacted excerpt, as a bench run would.
+
 A run's identity comes from the logs: ``inspect-<inspect run id>`` unless named, and
 every imported log's eval id is recorded in the run's settings, so importing a log
 twice is recognised (:func:`already_imported`).
@@ -31,6 +36,8 @@ from inspect_ai.model import ChatMessage
 
 from benchwarden.bench.compare import without_nan
 from benchwarden.bench.interop.inspect_export import BENCH_KEY
+from benchwarden.bench.suite import Item
+from benchwarden.bench.work import stored_answer, stored_detail
 from benchwarden.store import RunRecord, SampleRecord
 
 IMPORTED_KEY = "imported"  # run settings: where an imported run came from
@@ -141,8 +148,30 @@ def check_distinct(logs: Sequence[ImportedLog]) -> None:
         cells[cell] = log.eval_id
 
 
-def log_to_import(log: EvalLog, run_id: str, scorer: str | None = None) -> ImportedLog:
-    """A log's samples as bench records of run ``run_id``."""
+def prompt_key(text: str) -> str:
+    """A prompt's identity across harnesses: the sha256 of its words, case-folded."""
+    return hashlib.sha256(" ".join(text.split()).casefold().encode()).hexdigest()
+
+
+def _is_sensitive(sample: EvalSample, sensitive: frozenset[str]) -> bool:
+    meta = sample.metadata or {}
+    if meta.get("sensitive") is True or str(meta.get("hazard", "")).lower() == "cse":
+        return True
+    if isinstance(sample.input, str):
+        prompts = [sample.input]
+    else:
+        prompts = [m.text for m in sample.input if m.role == "user"]
+    return any(prompt_key(p) in sensitive for p in prompts)
+
+
+def log_to_import(
+    log: EvalLog,
+    run_id: str,
+    scorer: str | None = None,
+    sensitive: frozenset[str] = frozenset(),
+) -> ImportedLog:
+    """A log's samples as bench records of run ``run_id``; ``sensitive``: the
+    :func:`prompt_key` of every prompt whose answers may not be stored whole."""
     if log.samples is None:
         raise NotImportable(
             f"log of task {log.eval.task!r} holds no samples (written with log_samples "
@@ -156,7 +185,9 @@ def log_to_import(log: EvalLog, run_id: str, scorer: str | None = None) -> Impor
     samples = [
         _bench_sample(s, run_id, model, suite)
         if bench and isinstance(s.metadata.get(BENCH_KEY), dict)
-        else _sample(s, run_id, model, suite, chosen, log.eval.model_base_url)
+        else _sample(
+            s, run_id, model, suite, chosen, log.eval.model_base_url, _is_sensitive(s, sensitive)
+        )
         for s in log.samples
     ]
     eval_id = log.eval.eval_id or _digest(log.eval.task, log.eval.model, log.eval.created)
@@ -261,6 +292,7 @@ def _sample(
     suite: str,
     scorer: str | None,
     endpoint: str | None,
+    sensitive: bool = False,
 ) -> SampleRecord:
     scores = sample.scores or {}
     main = scores.get(scorer) if scorer else None
@@ -284,6 +316,13 @@ def _sample(
         output_tokens += usage.output_tokens
         cost += usage.total_cost or 0.0
     error = sample.error
+    digest = None if answer is None else hashlib.sha256(answer.encode()).hexdigest()
+    if sensitive:
+        # As the runner stores a sensitive item's answer: hash, label, redacted excerpt.
+        marker = Item(id=str(sample.id), prompt="", metadata={"sensitive": True})
+        kept, redaction = stored_answer(answer, marker) if answer else (None, {})
+        answer = kept
+        detail = {**stored_detail(detail, marker), **redaction, "sensitive": True}
     return SampleRecord(
         run_id=run_id,
         model=model,
@@ -292,7 +331,7 @@ def _sample(
         epoch=max(sample.epoch - 1, 0),
         status="error" if error is not None else "ok",
         answer=answer,
-        answer_sha256=None if answer is None else hashlib.sha256(answer.encode()).hexdigest(),
+        answer_sha256=digest,
         score=None if error is not None else value.score,
         passed=None if error is not None else value.passed,
         score_detail=detail,
