@@ -1,14 +1,16 @@
 """One pacing budget per model for the whole Ray cluster, measured on the provider's side.
 
 A loopback provider enforces a token bucket (``BucketUpstream``: 600 requests/min, 10
-at once, OpenAI's rate-limit headers) and logs every arrival. The same run (80 samples,
+at once) and logs every arrival; it sends OpenAI's rate-limit headers, or only
+``Retry-After`` on a 429 (the budget then learns the rate). The same run (80 samples,
 8 in flight) goes once through the local executor and once through Ray, with units on
 two node processes, in as many worker processes as Ray starts. Through Ray the
-provider never sees more than its limit in any window and refuses no more than it
-refuses the local run.
+provider never sees more than its limit in any window and refuses hardly more than
+it refuses the local run (measured with headers: 0 and 0; with Retry-After only: 2
+against the local run's 5).
 
 Without the shared budget (each Ray worker process pacing on its own, as before this
-budget existed) the same run measured here: 158 of 238 arrivals refused (66%; the
+budget existed) the same run with headers measured here: 158 of 238 arrivals refused (66%; the
 local run: 0 of 80), and 114 arrivals in the busiest 2 s window against the 30 the
 bucket lets through (shared: 0 refused, 25). The assertions below fail on that.
 """
@@ -27,7 +29,11 @@ from pathlib import Path
 
 import pytest
 
-from benchwarden.testing.bucket_upstream import BucketUpstream, ThreadedBucketUpstream
+from benchwarden.testing.bucket_upstream import (
+    BucketUpstream,
+    HeaderMode,
+    ThreadedBucketUpstream,
+)
 from benchwarden.testing.ray_cluster import LocalRayCluster
 from tests.bench.cluster.test_ray_executor import placement
 from tests.bench.test_runner import cli, write_suite
@@ -75,8 +81,12 @@ def busiest_window(times: list[float], window_s: float) -> int:
     return most
 
 
-def run_against_bucket(tmp_path: Path, name: str, *extra: str) -> tuple[BucketUpstream, str]:
-    with ThreadedBucketUpstream(rpm=RPM, capacity=CAPACITY, latency_s=0.05) as server:
+def run_against_bucket(
+    tmp_path: Path, name: str, *extra: str, headers: HeaderMode = "full"
+) -> tuple[BucketUpstream, str]:
+    with ThreadedBucketUpstream(
+        rpm=RPM, capacity=CAPACITY, latency_s=0.05, headers=headers
+    ) as server:
         config = write_config(tmp_path / f"{name}.toml", server.base_url)
         suite = write_suite(tmp_path, SAMPLES)
         db = tmp_path / "p.db"
@@ -92,10 +102,18 @@ def run_against_bucket(tmp_path: Path, name: str, *extra: str) -> tuple[BucketUp
     return server, result.stdout
 
 
-def test_one_budget_for_the_whole_cluster(tmp_path: Path, cluster: LocalRayCluster) -> None:
-    local, _ = run_against_bucket(tmp_path, "local")
+# (what the provider says, how the budget paces, 429s the Ray run may meet beyond the
+# local run's: a learnt rate is found anew in each run, so its count varies more)
+MODES = [("full", "advertised", 2), ("retry-after", "learned", 5)]
+
+
+@pytest.mark.parametrize(("headers", "mode", "slack"), MODES, ids=[m[0] for m in MODES])
+def test_one_budget_for_the_whole_cluster(
+    tmp_path: Path, cluster: LocalRayCluster, headers: HeaderMode, mode: str, slack: int
+) -> None:
+    local, _ = run_against_bucket(tmp_path, "local", headers=headers)
     remote, out = run_against_bucket(
-        tmp_path, "ray", "--executor", "ray", "--ray-address", cluster.address
+        tmp_path, "ray", "--executor", "ray", "--ray-address", cluster.address, headers=headers
     )
     where = placement(out)
     assert sum(where.values()) == 2 * SAMPLES, out
@@ -108,13 +126,13 @@ def test_one_budget_for_the_whole_cluster(tmp_path: Path, cluster: LocalRayClust
         f"{len(local.stats.arrivals)} refused"
     )
     assert busiest_window(arrivals, WINDOW_S) <= envelope, figures
-    assert remote.stats.refused <= local.stats.refused + 2, figures
+    assert remote.stats.refused <= local.stats.refused + slack, figures
     assert remote.stats.accepted_rate() <= remote.rate * 1.05, figures
-    # The driver says what the shared budget paced at.
-    note = re.search(
-        r"note: pacing shared by the cluster: .* m: advertised, (\d+) requests/min", out
-    )
-    assert note is not None and 0.9 * RPM <= int(note.group(1)) <= RPM, out
+    # The driver says how the shared budget paced.
+    note = re.search(rf"note: pacing shared by the cluster: .* m: {mode}, (\d+) requests/min", out)
+    assert note is not None, out
+    if mode == "advertised":
+        assert 0.9 * RPM <= int(note.group(1)) <= RPM, out
 
 
 def budget_pids(cluster: LocalRayCluster) -> list[int]:
