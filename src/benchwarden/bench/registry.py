@@ -32,11 +32,15 @@ def get_suite(
     agent: str | None = None,
     languages: Sequence[str] = (),
     limits: Mapping[str, float] | None = None,
+    runs_here: bool = True,
 ) -> Suite:
     """A built-in suite by name, or a suite file (YAML/TOML) by path. Agentic suites
-    take the protocol (``edit`` by default), the languages to run and attempt limits."""
+    take the protocol (``edit`` by default), the languages to run and attempt limits;
+    ``runs_here`` False: the caller only plans (a cluster's driver)."""
     if name == POLYGLOT:
-        return polyglot_suite(agent or "edit", languages, attempt_limits(limits or {}))
+        return polyglot_suite(
+            agent or "edit", languages, attempt_limits(limits or {}), runs_here=runs_here
+        )
     if name in BUILTIN:
         return BUILTIN[name]
     if name.endswith(SUITE_FILE_SUFFIXES):

@@ -154,7 +154,13 @@ def prepare(store: Store, request: RunRequest, configured: dict[str, ModelSpec])
     for name in request.suites:
         # raises with file, line and field for broken suite files
         suite = get_suite(
-            name, agent=request.agent, languages=request.languages, limits=request.attempt_limits
+            name,
+            agent=request.agent,
+            languages=request.languages,
+            limits=request.attempt_limits,
+            # A Ray driver plans only: the nodes that take the attempts need the
+            # toolchains, not the driver (with --language; else: what runs here).
+            runs_here=request.executor != "ray",
         )
         suites[suite.name] = suite
         items[suite.name] = select_items(

@@ -44,8 +44,10 @@ def exercise_item(exercise: Exercise) -> Item:
     )
 
 
-def choose_languages(asked: Sequence[str]) -> tuple[str, ...]:
-    """The languages to run: those asked (each must run here), or every runnable one."""
+def choose_languages(asked: Sequence[str], runs_here: bool = True) -> tuple[str, ...]:
+    """The languages to run: those asked (each must run here), or every runnable one.
+    ``runs_here`` False (a cluster's driver, which only plans): the languages asked need
+    not run on this machine; the nodes that take the attempts must have them."""
     reasons = runnable_languages()
     unknown = [lang for lang in asked if lang not in reasons]
     if unknown:
@@ -53,6 +55,8 @@ def choose_languages(asked: Sequence[str]) -> tuple[str, ...]:
             f"unknown language {', '.join(unknown)}; the polyglot languages are "
             f"{', '.join(LANGUAGES)}"
         )
+    if asked and not runs_here:
+        return tuple(dict.fromkeys(asked))
     if asked:
         blocked = {lang: reasons[lang] for lang in asked if reasons[lang]}
         if blocked:
@@ -132,17 +136,24 @@ class PolyglotScorer:
 
 
 def polyglot_suite(
-    agent: str = "edit", languages: Sequence[str] = (), limits: AttemptLimits | None = None
+    agent: str = "edit",
+    languages: Sequence[str] = (),
+    limits: AttemptLimits | None = None,
+    runs_here: bool = True,
 ) -> Suite:
-    """The suite for one protocol and a set of languages (default: all runnable here)."""
+    """The suite for one protocol and a set of languages (default: all runnable here).
+    ``runs_here`` False: this process only plans (the driver of a cluster run), so the
+    languages asked and the sandbox need not be here (see :func:`choose_languages`)."""
     if agent not in AGENTS:
         raise PolyglotUnavailable(f"--agent {agent!r}: use one of {', '.join(AGENTS)}")
 
     def load() -> list[Item]:
-        chosen = choose_languages(languages)
+        chosen = choose_languages(languages, runs_here)
         from benchwarden.bench.sandbox.shell import WorkspaceUnavailable, require_isolation
         from benchwarden.bench.sandbox.workspace_files import sweep_stale_workspaces
 
+        if not runs_here and languages:
+            return [exercise_item(e) for e in load_exercises(chosen)]
         try:
             require_isolation()
         except WorkspaceUnavailable as exc:
