@@ -80,7 +80,13 @@ class WardenSettings:
     limit_window_s: float = 60.0
     db_threads: int = 8
     monitor: bool = True  # usage records for the monitor (off the request path)
-    monitor_flush_s: float = 0.5
+    # Usage records are written every so often, so many at a time. Their sketches are
+    # Python work on a worker thread, holding the GIL the event loop needs: at 800
+    # requests a second, 0.5 s batches of up to 512 held it for tens of ms at a time
+    # (added p99 47 ms, against 13 ms with the monitor off). Small, frequent batches
+    # spread the same work out.
+    monitor_flush_s: float = 0.1
+    monitor_batch: int = 64
     # None: limits in this process; redis://HOST:PORT/DB: shared by every replica.
     limits_url: str | None = None
     # How long a call in flight keeps its slot in Redis unless its replica renews it
@@ -146,7 +152,13 @@ def create_app(
     writer = AuditWriter(sequencer, executor, observe=metrics.observe_audit)
     prints = _fingerprints(fingerprints)
     recorder = (
-        UsageRecorder(opened.monitor, prints, executor, flush_s=settings.monitor_flush_s)
+        UsageRecorder(
+            opened.monitor,
+            prints,
+            executor,
+            flush_s=settings.monitor_flush_s,
+            batch=settings.monitor_batch,
+        )
         if settings.monitor
         else None
     )
