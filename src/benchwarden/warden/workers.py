@@ -65,8 +65,13 @@ def build_app(spec: ServeSpec) -> Starlette:
 
 
 def app_from_env() -> Starlette:
-    """uvicorn's app factory in each worker."""
-    return build_app(ServeSpec.from_json(os.environ[SPEC_ENV]))
+    """uvicorn's app factory in each worker (the start-up heap frozen, as ``serve``
+    does for one process: see ``server.settle_heap``)."""
+    from benchwarden.warden.server import settle_heap
+
+    app = build_app(ServeSpec.from_json(os.environ[SPEC_ENV]))
+    settle_heap()
+    return app
 
 
 def run_workers(spec: ServeSpec, host: str, port: int, workers: int, log_level: str) -> None:
@@ -80,6 +85,8 @@ def run_workers(spec: ServeSpec, host: str, port: int, workers: int, log_level: 
         workers=workers,
         log_level=log_level,
         access_log=False,
+        # As for one process (server._config): no X-Forwarded-* layer on every request.
+        proxy_headers=False,
         lifespan="on",
         timeout_graceful_shutdown=10,
     )
