@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import itertools
 import logging
 import uuid
@@ -195,7 +196,10 @@ class RedisLimiter(SharedLimiter):
             )
             self._live[rid] = reservation
             return reservation
-        return _refusal(code, float(wait_ms) / 1000, limits, tokens, int(active))
+        refusal = _refusal(code, float(wait_ms) / 1000, limits, tokens, int(active))
+        # The refusal's rate-limit headers, as the in-process limiter gives them.
+        snapshot = self._snapshot(limits, int(requests), int(used))
+        return dataclasses.replace(refusal, snapshot=snapshot)
 
     def _snapshot(self, limits: Limits, requests: int, used: int) -> LimitSnapshot:
         """For the answer's rate-limit headers, as the in-process limiter reports them:

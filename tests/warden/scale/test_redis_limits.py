@@ -60,6 +60,7 @@ async def test_same_decisions_as_the_in_process_limiter(
                     assert isinstance(theirs, RetryAfter)
                     assert (theirs.code, theirs.retryable) == (mine.code, mine.retryable)
                     assert theirs.message == mine.message
+                    assert theirs.snapshot == mine.snapshot  # a 429's rate-limit headers
                 else:
                     assert isinstance(theirs, Reservation)
                     assert theirs.snapshot == mine.snapshot  # the rate-limit headers
