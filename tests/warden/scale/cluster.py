@@ -24,6 +24,7 @@ from pathlib import Path
 import httpx2 as httpx
 
 from benchwarden.testing.mock_upstream import MockUpstream
+from tests.warden.scale.redis_server import fresh_limits
 
 ROOT = Path(__file__).resolve().parents[3]
 NGINX_CONF = ROOT / "deploy" / "nginx.conf"
@@ -203,6 +204,8 @@ def running_cluster(
         backends = base / "backends.toml"
         backends.write_text(backends_toml(mock))
         cluster = Cluster(db, limits, base, backends, watch_interval_s, args)
+        if limits is not None:
+            fresh_limits(limits)
         try:
             cluster.start_replicas()
             cluster.start_nginx()

@@ -98,3 +98,18 @@ def running_redis(config: Path | None = None) -> Iterator[RedisServer]:
         yield server
     finally:
         server.close()
+
+
+def fresh_limits(url: str) -> None:
+    """Empty the Redis at ``url`` before a new deployment (a new database) uses it.
+
+    Limit keys are named by grant id, and every test's database numbers its grants
+    from 1: a deployment must have a Redis database of its own (as docs/WARDEN.md
+    says), or the windows of an earlier one count against it."""
+    from redis import Redis
+
+    client = Redis.from_url(url)
+    try:
+        client.flushdb()
+    finally:
+        client.close()

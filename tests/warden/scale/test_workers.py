@@ -26,7 +26,7 @@ from benchwarden.testing.mock_upstream import MockUpstream, ThreadedMockUpstream
 from benchwarden.warden.tenancy import Tenancy
 from tests.store.pg import PgServer, free_port
 from tests.warden.scale.cluster import backends_toml
-from tests.warden.scale.redis_server import RedisServer
+from tests.warden.scale.redis_server import RedisServer, fresh_limits
 from tests.warden.scale.test_replicas import codes, fire, tenant
 
 
@@ -50,6 +50,7 @@ def test_workers_share_one_port_and_one_set_of_limits(
     args = ["--port", str(port), "--db", db, "--backends", str(backends), "--no-monitor",
             "--workers", "2", "--limits", redis_server.url, "--log-level", "warning",
             "--monitor-every", "1"]  # fmt: skip
+    fresh_limits(redis_server.url)  # a new database: a Redis database of its own
     parent = subprocess.Popen(
         [sys.executable, "-m", "benchwarden.cli", "serve", *args],
         env=env,
