@@ -164,36 +164,15 @@ class SlidingWindowLimiter:
         """Why ``tokens`` more cannot be admitted now, if they cannot."""
         limits = state.limits
         if limits.tpm is not None and tokens > limits.tpm:
-            return RetryAfter(
-                0.0,
-                "token_limit",
-                f"This request needs up to {tokens} tokens (prompt and max_tokens) but "
-                f"the grant allows {limits.tpm} tokens per minute. Lower max_tokens or "
-                "shorten the prompt.",
-                retryable=False,
-            )
+            return refusal("too_large", 0.0, limits, tokens, state.active)
         if limits.max_concurrency is not None and state.active >= limits.max_concurrency:
-            return RetryAfter(
-                CONCURRENCY_RETRY_S,
-                "rate_limited",
-                f"{state.active} requests of this grant are in flight, its maximum. "
-                "Wait for one to finish.",
-            )
+            return refusal("concurrency", 0.0, limits, tokens, state.active)
         rpm_wait = self._rpm_wait(state, now)
         tpm_wait = self._tpm_wait(state, tokens, now)
         if rpm_wait is not None and (tpm_wait is None or rpm_wait >= tpm_wait):
-            return RetryAfter(
-                rpm_wait,
-                "rate_limited",
-                f"The grant's limit of {limits.rpm} requests per minute is reached.",
-            )
+            return refusal("rpm", rpm_wait, limits, tokens, state.active)
         if tpm_wait is not None:
-            return RetryAfter(
-                tpm_wait,
-                "token_limit",
-                f"The grant's limit of {limits.tpm} tokens per minute is reached "
-                f"(this request reserves up to {tokens}).",
-            )
+            return refusal("tpm", tpm_wait, limits, tokens, state.active)
         return None
 
     def _snapshot(self, state: _Grant, now: float) -> LimitSnapshot:
@@ -250,3 +229,35 @@ class SlidingWindowLimiter:
                 state.tokens.append(entry)
                 state.used += entry.tokens
             reservation.tokens = max(0, actual_tokens)
+
+
+def refusal(code: str, wait_s: float, limits: Limits, tokens: int, active: int) -> RetryAfter:
+    """Pure: the refusal for why admission failed (``too_large``, ``concurrency``,
+    ``rpm``, ``tpm``), with its message and wait; the same for every limiter."""
+    if code == "too_large":
+        return RetryAfter(
+            0.0,
+            "token_limit",
+            f"This request needs up to {tokens} tokens (prompt and max_tokens) but "
+            f"the grant allows {limits.tpm} tokens per minute. Lower max_tokens or "
+            "shorten the prompt.",
+            retryable=False,
+        )
+    if code == "concurrency":
+        return RetryAfter(
+            CONCURRENCY_RETRY_S,
+            "rate_limited",
+            f"{active} requests of this grant are in flight, its maximum. Wait for one to finish.",
+        )
+    if code == "rpm":
+        return RetryAfter(
+            wait_s,
+            "rate_limited",
+            f"The grant's limit of {limits.rpm} requests per minute is reached.",
+        )
+    return RetryAfter(
+        wait_s,
+        "token_limit",
+        f"The grant's limit of {limits.tpm} tokens per minute is reached "
+        f"(this request reserves up to {tokens}).",
+    )

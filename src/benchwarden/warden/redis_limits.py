@@ -41,7 +41,7 @@ from redis.exceptions import NoScriptError, RedisError
 
 from benchwarden.warden import limit_scripts
 from benchwarden.warden.limit_headers import LimitSnapshot, Window
-from benchwarden.warden.limits import CONCURRENCY_RETRY_S, Limits, Reservation, RetryAfter
+from benchwarden.warden.limits import Limits, Reservation, RetryAfter, refusal
 from benchwarden.warden.shared_limits import LimitsUnavailable, SharedLimiter
 
 log = logging.getLogger("benchwarden.warden.redis_limits")
@@ -196,10 +196,10 @@ class RedisLimiter(SharedLimiter):
             )
             self._live[rid] = reservation
             return reservation
-        refusal = _refusal(code, float(wait_ms) / 1000, limits, tokens, int(active))
+        denied = refusal(code, float(wait_ms) / 1000, limits, tokens, int(active))
         # The refusal's rate-limit headers, as the in-process limiter gives them.
         snapshot = self._snapshot(limits, int(requests), int(used))
-        return dataclasses.replace(refusal, snapshot=snapshot)
+        return dataclasses.replace(denied, snapshot=snapshot)
 
     def _snapshot(self, limits: Limits, requests: int, used: int) -> LimitSnapshot:
         """For the answer's rate-limit headers, as the in-process limiter reports them:
@@ -312,34 +312,3 @@ class RedisLimiter(SharedLimiter):
 
 def _or_unlimited(value: int | None) -> int:
     return _UNLIMITED if value is None else value
-
-
-def _refusal(code: str, wait_s: float, limits: Limits, tokens: int, active: int) -> RetryAfter:
-    """The same refusals, messages and waits as the in-process limiter."""
-    if code == "too_large":
-        return RetryAfter(
-            0.0,
-            "token_limit",
-            f"This request needs up to {tokens} tokens (prompt and max_tokens) but "
-            f"the grant allows {limits.tpm} tokens per minute. Lower max_tokens or "
-            "shorten the prompt.",
-            retryable=False,
-        )
-    if code == "concurrency":
-        return RetryAfter(
-            CONCURRENCY_RETRY_S,
-            "rate_limited",
-            f"{active} requests of this grant are in flight, its maximum. Wait for one to finish.",
-        )
-    if code == "rpm":
-        return RetryAfter(
-            wait_s,
-            "rate_limited",
-            f"The grant's limit of {limits.rpm} requests per minute is reached.",
-        )
-    return RetryAfter(
-        wait_s,
-        "token_limit",
-        f"The grant's limit of {limits.tpm} tokens per minute is reached "
-        f"(this request reserves up to {tokens}).",
-    )
